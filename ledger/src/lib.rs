@@ -1,0 +1,40 @@
+//! # ledger: events, money and the append-only log
+//!
+//! Everything else in the workspace stands on this crate: the typed events, exact
+//! money, and one ordered, tamper-evident event log on PostgreSQL or SQLite.
+//!
+//! ## Layout
+//!
+//! - [`ids`]: typed UUIDs, stream names and log positions.
+//! - [`money`]: ISO-4217 currencies and exact amounts at their precision.
+//! - [`event`]: the domain events, their schema versions and upcasters.
+//! - `recorded`: an event as stored, with its position, metadata and hashes.
+//! - `chain`: the per-ledger hash chain and its verifier.
+//! - `append`: what an append asks for and answers; checks that need no database.
+//! - `batch`: group commit's decisions (positions, versions, hashes), free of I/O.
+//! - `store`: the [`Store`] facade, the committer task, reads and tails.
+//! - `postgres`, `sqlite`: the two backends; all SQL outside `schema/` lives there.
+//! - `error`: the errors of this crate's boundary.
+
+mod append;
+mod batch;
+mod chain;
+mod error;
+pub mod event;
+pub mod ids;
+pub mod money;
+mod postgres;
+mod recorded;
+mod sqlite;
+mod store;
+#[cfg(feature = "testing")]
+pub mod testing;
+
+pub use append::{AppendRequest, Appended, ExpectedVersion, StreamWrite, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES, MAX_PAYLOAD_BYTES};
+pub use chain::{ChainVerifier, Hash, Verification};
+pub use error::{AppendError, DecodeError, MoneyError, ParseIdError, StoreError};
+pub use event::Event;
+pub use ids::{BudgetId, EventId, ExpenseId, ImportId, LedgerId, Position, StreamId, StreamKind, UserId};
+pub use money::{Amount, Currency};
+pub use recorded::{Metadata, RecordedEvent};
+pub use store::{Store, StoreOptions, Tail};

@@ -1,0 +1,440 @@
+//! The event store: one ordered, append-only log behind one interface, on PostgreSQL
+//! or SQLite.
+//!
+//! Appends go through a single committer task per process (group commit): callers
+//! hand over validated, encoded appends, and the committer takes everything that
+//! queued up while the previous transaction was committing into the next one. On
+//! PostgreSQL every committing transaction first takes one transaction-scoped
+//! advisory lock, so transactions commit in position order across all server
+//! processes and a reader never sees position P+1 before P (see `docs/adr/0001`).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, SubsecRound, Utc};
+use futures::Stream;
+use tokio::sync::{mpsc, oneshot, watch};
+use tokio::task::JoinHandle;
+
+use crate::append::{AppendRequest, Appended, Prepared};
+use crate::chain::{ChainVerifier, Verification};
+use crate::error::{AppendError, StoreError};
+use crate::ids::{LedgerId, Position, StreamId};
+use crate::postgres::PgBackend;
+use crate::recorded::RecordedEvent;
+use crate::sqlite::SqliteBackend;
+
+/// Most events one committing transaction takes from the queue; a single larger
+/// append still goes in whole.
+const MAX_BATCH_EVENTS: usize = 4096;
+/// Appends waiting for the committer before callers wait to hand theirs over.
+const QUEUE_DEPTH: usize = 8192;
+/// How often a tail looks at the log even without a wake-up, in case a wake-up
+/// was lost (a dropped LISTEN connection).
+const TAIL_POLL: Duration = Duration::from_millis(500);
+/// Rows fetched per round trip when streaming the log.
+const PAGE: i64 = 2000;
+
+/// Tuning for [`Store::open_with`].
+#[derive(Clone, Debug)]
+pub struct StoreOptions {
+    /// Connections for reads (and, on PostgreSQL, the committer).
+    pub max_connections: u32,
+}
+
+impl Default for StoreOptions {
+    fn default() -> Self {
+        Self { max_connections: 16 }
+    }
+}
+
+pub(crate) enum Backend {
+    Postgres(PgBackend),
+    Sqlite(SqliteBackend),
+}
+
+macro_rules! dispatch {
+    ($backend:expr, $b:ident => $body:expr) => {
+        match $backend {
+            Backend::Postgres($b) => $body,
+            Backend::Sqlite($b) => $body,
+        }
+    };
+}
+
+type Reply = oneshot::Sender<Result<Appended, AppendError>>;
+
+struct Inner {
+    backend: Arc<Backend>,
+    queue: mpsc::Sender<(Prepared, Reply)>,
+    head: watch::Receiver<Position>,
+    committer: std::sync::Mutex<Option<JoinHandle<()>>>,
+    shutdown: watch::Sender<bool>,
+    /// Background tasks (the PostgreSQL LISTEN loop) that die with the store.
+    _tasks: Vec<AbortOnDrop>,
+}
+
+struct AbortOnDrop(JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// A handle to the log; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+impl Store {
+    /// Opens (and migrates) the store at `url`: `postgres://...` or `sqlite:PATH`
+    /// (a bare path also means SQLite).
+    ///
+    /// # Errors
+    /// When the database cannot be reached or migrated.
+    pub async fn open(url: &str) -> Result<Store, StoreError> {
+        Self::open_with(url, StoreOptions::default()).await
+    }
+
+    /// # Errors
+    /// As [`Store::open`].
+    pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
+        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres(PgBackend::connect(url, &options).await?)
+        } else if url.contains("://") && !url.starts_with("sqlite:") {
+            return Err(StoreError::UnsupportedUrl(url.chars().take(80).collect()));
+        } else {
+            Backend::Sqlite(SqliteBackend::connect(url, &options).await?)
+        };
+        let backend = Arc::new(backend);
+        let initial = dispatch!(&*backend, b => b.head().await)?;
+        let (head_tx, head_rx) = watch::channel(initial);
+        let head_tx = Arc::new(head_tx);
+        let mut tasks = Vec::new();
+        if let Backend::Postgres(pg) = &*backend {
+            tasks.push(AbortOnDrop(tokio::spawn(pg.clone().listen(head_tx.clone()))));
+        }
+        let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        let committer = tokio::spawn(commit_loop(backend.clone(), rx, head_tx, shutdown_rx));
+        Ok(Store {
+            inner: Arc::new(Inner {
+                backend,
+                queue,
+                head: head_rx,
+                committer: std::sync::Mutex::new(Some(committer)),
+                shutdown,
+                _tasks: tasks,
+            }),
+        })
+    }
+
+    fn backend(&self) -> &Backend {
+        &self.inner.backend
+    }
+
+    /// The name of the backend, for reports: `postgres` or `sqlite`.
+    pub fn backend_name(&self) -> &'static str {
+        match self.backend() {
+            Backend::Postgres(_) => "postgres",
+            Backend::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Appends atomically and durably; returns once the events are committed.
+    ///
+    /// # Errors
+    /// [`AppendError::VersionConflict`] (naming the current version),
+    /// [`AppendError::IdempotencyKeyReused`], [`AppendError::LedgerNotFound`],
+    /// [`AppendError::Invalid`] for a malformed request, or a storage failure.
+    /// A failed append has written nothing.
+    pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        let prepared = Prepared::new(request)?;
+        let (reply, answer) = oneshot::channel();
+        self.inner.queue.send((prepared, reply)).await.map_err(|_| StoreError::Closed)?;
+        answer.await.map_err(|_| StoreError::Closed)?
+    }
+
+    /// The last position this process knows to be committed (its own appends and,
+    /// on PostgreSQL, other processes' as their notifications arrive).
+    pub fn known_head(&self) -> Position {
+        *self.inner.head.borrow()
+    }
+
+    /// The last committed position, read from the database.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn head(&self) -> Result<Position, StoreError> {
+        dispatch!(self.backend(), b => b.head().await)
+    }
+
+    /// Events after `after`, in position order, at most `limit`.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self.backend(), b => b.read_all(after, clamp(limit)).await)
+    }
+
+    /// A ledger's events after `after` and up to `until` (inclusive) if given.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn read_ledger(
+        &self,
+        ledger: LedgerId,
+        after: Position,
+        until: Option<Position>,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self.backend(), b => b.read_ledger(ledger, after, until, clamp(limit)).await)
+    }
+
+    /// A stream's events with a version above `after_version`, oldest first.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn read_stream(
+        &self,
+        stream: StreamId,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        dispatch!(self.backend(), b => b.read_stream(stream, after_version, clamp(limit)).await)
+    }
+
+    /// The last position recorded at or before `at` (zero if none): the log as it
+    /// stood at that moment is every event up to it.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn position_at(&self, at: DateTime<Utc>) -> Result<Position, StoreError> {
+        dispatch!(self.backend(), b => b.position_at(at).await)
+    }
+
+    /// Every ledger that has been opened.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn ledgers(&self) -> Result<Vec<LedgerId>, StoreError> {
+        dispatch!(self.backend(), b => b.ledgers().await)
+    }
+
+    /// The whole log after `after` as a stream, fetched page by page, so memory stays
+    /// constant however long the log is.
+    pub fn stream_all(&self, after: Position) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static {
+        let store = self.clone();
+        paged(after, move |from| {
+            let store = store.clone();
+            async move { store.read_all(from, PAGE as usize).await }
+        })
+    }
+
+    /// A ledger's events after `after` and up to `until`, as a stream in constant memory.
+    pub fn stream_ledger(
+        &self,
+        ledger: LedgerId,
+        after: Position,
+        until: Option<Position>,
+    ) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static {
+        let store = self.clone();
+        paged(after, move |from| {
+            let store = store.clone();
+            async move { store.read_ledger(ledger, from, until, PAGE as usize).await }
+        })
+    }
+
+    /// Walks a ledger's hash chain and reports the first event that does not match.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn verify(&self, ledger: LedgerId) -> Result<Verification, StoreError> {
+        use futures::TryStreamExt;
+        let mut verifier = ChainVerifier::new();
+        let mut events = std::pin::pin!(self.stream_ledger(ledger, Position::ZERO, None));
+        while let Some(event) = events.try_next().await? {
+            if !verifier.check(&event) {
+                break;
+            }
+        }
+        Ok(verifier.finish())
+    }
+
+    /// Follows the log from `after`: every event exactly once, in position order,
+    /// waking as soon as new events are committed.
+    pub fn tail(&self, after: Position) -> Tail {
+        Tail { store: self.clone(), after, head: self.inner.head.clone() }
+    }
+
+    /// Stops taking appends, lets the committer finish what was already handed to
+    /// it, and waits for that. Appends after this fail with [`StoreError::Closed`].
+    pub async fn close(&self) {
+        self.inner.shutdown.send_replace(true);
+        let handle = self.inner.committer.lock().expect("committer lock").take();
+        if let Some(handle) = handle {
+            let _ = handle.await;
+        }
+    }
+
+    /// Direct access for tests that tamper with the log behind the store's back.
+    #[cfg(feature = "testing")]
+    pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
+        dispatch!(self.backend(), b => b.execute_raw(sql).await)
+    }
+}
+
+fn clamp(limit: usize) -> i64 {
+    limit.clamp(1, 10_000) as i64
+}
+
+fn paged<F, Fut>(after: Position, fetch: F) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static
+where
+    F: Fn(Position) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send + 'static,
+{
+    use futures::StreamExt;
+    let pages = futures::stream::try_unfold((after, false), move |(from, done)| {
+        let page = if done { None } else { Some(fetch(from)) };
+        async move {
+            let Some(page) = page else { return Ok(None) };
+            let events = page.await?;
+            let Some(last) = events.last() else { return Ok(None) };
+            let next = (last.position, (events.len() as i64) < PAGE);
+            Ok(Some((events, next)))
+        }
+    });
+    pages
+        .map(|page: Result<Vec<RecordedEvent>, StoreError>| match page {
+            Ok(events) => futures::stream::iter(events.into_iter().map(Ok)).left_stream(),
+            Err(e) => futures::stream::once(async move { Err(e) }).right_stream(),
+        })
+        .flatten()
+}
+
+/// A reader that follows the log; see [`Store::tail`].
+pub struct Tail {
+    store: Store,
+    after: Position,
+    head: watch::Receiver<Position>,
+}
+
+impl Tail {
+    /// The next events after the last ones returned, waiting until there are some.
+    ///
+    /// # Errors
+    /// On a database failure; the tail can be polled again afterwards.
+    pub async fn next(&mut self, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+        loop {
+            let events = self.store.read_all(self.after, limit).await?;
+            if let Some(last) = events.last() {
+                self.after = last.position;
+                return Ok(events);
+            }
+            let after = self.after;
+            let woke = tokio::time::timeout(TAIL_POLL, async {
+                self.head.wait_for(|h| *h > after).await.map(|_| ())
+            })
+            .await;
+            if let Ok(Err(_)) = woke {
+                // The store is gone; keep polling at a slow pace rather than spin.
+                tokio::time::sleep(TAIL_POLL).await;
+            }
+        }
+    }
+
+    /// The last position handed out.
+    pub fn position(&self) -> Position {
+        self.after
+    }
+}
+
+async fn commit_loop(
+    backend: Arc<Backend>,
+    mut queue: mpsc::Receiver<(Prepared, Reply)>,
+    head: Arc<watch::Sender<Position>>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let mut batch = Vec::new();
+    let mut replies = Vec::new();
+    loop {
+        let next = tokio::select! {
+            biased;
+            next = queue.recv() => next,
+            Ok(()) = shutdown.changed() => {
+                // Refuse new appends, but commit the ones already queued.
+                queue.close();
+                queue.recv().await
+            }
+        };
+        let Some((first, reply)) = next else { break };
+        let mut events = first.event_count;
+        batch.push(first);
+        replies.push(reply);
+        while events < MAX_BATCH_EVENTS {
+            match queue.try_recv() {
+                Ok((prepared, reply)) => {
+                    events += prepared.event_count;
+                    batch.push(prepared);
+                    replies.push(reply);
+                }
+                Err(_) => break,
+            }
+        }
+        let answers = commit_or_isolate(&backend, &batch).await;
+        let last = answers.iter().filter_map(|a| a.as_ref().ok()).map(|a| a.last_position).max();
+        if let Some(last) = last {
+            head.send_if_modified(|h| {
+                let moved = last > *h;
+                *h = (*h).max(last);
+                moved
+            });
+        }
+        for (reply, answer) in replies.drain(..).zip(answers) {
+            let _ = reply.send(answer);
+        }
+        batch.clear();
+    }
+}
+
+/// Commits a batch; if the database refuses it as a whole, commits its appends one
+/// by one so one bad append cannot fail the others.
+async fn commit_or_isolate(backend: &Backend, batch: &[Prepared]) -> Vec<Result<Appended, AppendError>> {
+    let now = Utc::now().trunc_subsecs(6);
+    match dispatch!(backend, b => b.commit(batch, now).await) {
+        Ok(answers) => answers,
+        Err(StoreError::Database(e)) if batch.len() > 1 && !is_connection_error(&e) => {
+            tracing::warn!(error = %e, size = batch.len(), "batch refused; committing its appends one by one");
+            let mut answers = Vec::with_capacity(batch.len());
+            for one in batch.chunks(1) {
+                let now = Utc::now().trunc_subsecs(6);
+                answers.push(match dispatch!(backend, b => b.commit(one, now).await) {
+                    Ok(mut a) => a.pop().expect("one answer per append"),
+                    Err(e) => Err(AppendError::Store(e)),
+                });
+            }
+            answers
+        }
+        Err(e) => {
+            tracing::error!(error = %e, size = batch.len(), "commit failed");
+            let unknown = matches!(e, StoreError::CommitUnknown(_));
+            let text = e.to_string();
+            batch
+                .iter()
+                .map(|_| {
+                    Err(AppendError::Store(if unknown {
+                        StoreError::CommitUnknown(text.clone())
+                    } else {
+                        StoreError::NotStored(text.clone())
+                    }))
+                })
+                .collect()
+        }
+    }
+}
+
+fn is_connection_error(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
+}

@@ -68,14 +68,31 @@ pub struct AppendRequest {
 }
 
 impl AppendRequest {
-    pub fn new(ledger: LedgerId, stream: StreamId, expected: ExpectedVersion, events: Vec<Event>) -> Self {
-        Self { ledger, writes: vec![StreamWrite { stream, expected, events }], metadata: Metadata::default() }
+    pub fn new(
+        ledger: LedgerId,
+        stream: StreamId,
+        expected: ExpectedVersion,
+        events: Vec<Event>,
+    ) -> Self {
+        Self {
+            ledger,
+            writes: vec![StreamWrite {
+                stream,
+                expected,
+                events,
+            }],
+            metadata: Metadata::default(),
+        }
     }
 
     /// Adds events for another stream to the same atomic append.
     #[must_use]
     pub fn and(mut self, stream: StreamId, expected: ExpectedVersion, events: Vec<Event>) -> Self {
-        self.writes.push(StreamWrite { stream, expected, events });
+        self.writes.push(StreamWrite {
+            stream,
+            expected,
+            events,
+        });
         self
     }
 
@@ -150,7 +167,11 @@ pub(crate) struct Prepared {
 impl Prepared {
     /// Checks everything that does not need the database and encodes the events.
     pub(crate) fn new(request: AppendRequest) -> Result<Prepared, AppendError> {
-        let AppendRequest { ledger, writes, metadata } = request;
+        let AppendRequest {
+            ledger,
+            writes,
+            metadata,
+        } = request;
         let invalid = |m: String| Err(AppendError::Invalid(m));
         if writes.is_empty() || writes.iter().any(|w| w.events.is_empty()) {
             return invalid("an append needs at least one event".into());
@@ -161,7 +182,9 @@ impl Prepared {
         }
         if let Some(key) = &metadata.idempotency_key {
             if key.is_empty() || key.len() > MAX_IDEMPOTENCY_KEY_BYTES {
-                return invalid(format!("an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes"));
+                return invalid(format!(
+                    "an idempotency key has 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes"
+                ));
             }
         }
         let mut seen = HashSet::new();
@@ -171,7 +194,10 @@ impl Prepared {
         let mut prepared_writes = Vec::with_capacity(writes.len());
         for (w, write) in writes.into_iter().enumerate() {
             if !seen.insert(write.stream) {
-                return invalid(format!("stream {} is written twice in one append", write.stream));
+                return invalid(format!(
+                    "stream {} is written twice in one append",
+                    write.stream
+                ));
             }
             fingerprint.update(format!("|{}|{}", write.stream, write.expected).as_bytes());
             let mut events = Vec::with_capacity(write.events.len());
@@ -187,13 +213,18 @@ impl Prepared {
                 if let Event::LedgerOpened(opened) = &event {
                     let first = w == 0 && i == 0 && write.expected == ExpectedVersion::NoStream;
                     if !first || opened.ledger_id != ledger {
-                        return invalid("LedgerOpened must be the first event of its own ledger's stream".into());
+                        return invalid(
+                            "LedgerOpened must be the first event of its own ledger's stream"
+                                .into(),
+                        );
                     }
                     opens_ledger = true;
                 }
                 let payload = event.encode();
                 if payload.len() > MAX_PAYLOAD_BYTES {
-                    return invalid(format!("an event payload has at most {MAX_PAYLOAD_BYTES} bytes"));
+                    return invalid(format!(
+                        "an event payload has at most {MAX_PAYLOAD_BYTES} bytes"
+                    ));
                 }
                 fingerprint.update(event.event_type().as_bytes());
                 fingerprint.update(payload.as_bytes());
@@ -204,7 +235,11 @@ impl Prepared {
                     payload,
                 });
             }
-            prepared_writes.push(PreparedWrite { stream: write.stream, expected: write.expected, events });
+            prepared_writes.push(PreparedWrite {
+                stream: write.stream,
+                expected: write.expected,
+                events,
+            });
         }
         Ok(Prepared {
             ledger,

@@ -64,32 +64,48 @@ pub(crate) struct Plan<'a> {
 }
 
 /// Decides a batch. Appends are taken in order; each sees the effects of the ones
-/// accepted before it, exactly as if they had been committed one by one.
-pub(crate) fn plan<'a>(mut heads: Heads, batch: &'a [Prepared], now: DateTime<Utc>) -> Plan<'a> {
+/// accepted before it, exactly as if they had been committed one by one. Afterwards
+/// `heads` describes the log as it will stand once the batch is committed.
+pub(crate) fn plan<'a>(heads: &mut Heads, batch: &'a [Prepared], now: DateTime<Utc>) -> Plan<'a> {
     // Timestamps never go backwards along the log, so "as of a time" is a prefix.
     let recorded_at = heads.recorded_at.map_or(now, |last| last.max(now));
     let mut position = heads.position;
     let event_total: usize = batch.iter().map(|p| p.event_count).sum();
-    let mut plan = Plan { rows: Vec::with_capacity(event_total), keys: Vec::new(), answers: Vec::with_capacity(batch.len()) };
+    let mut plan = Plan {
+        rows: Vec::with_capacity(event_total),
+        keys: Vec::new(),
+        answers: Vec::with_capacity(batch.len()),
+    };
 
     for prepared in batch {
-        let key = prepared.idempotency_key.as_deref().map(|k| (prepared.ledger, k.to_owned()));
+        let key = prepared
+            .idempotency_key
+            .as_deref()
+            .map(|k| (prepared.ledger, k.to_owned()));
         if let Some(stored) = key.as_ref().and_then(|k| heads.keys.get(k)) {
-            plan.answers.push(if stored.fingerprint == prepared.fingerprint {
-                Ok(Appended { deduplicated: true, ..stored.appended.clone() })
-            } else {
-                Err(AppendError::IdempotencyKeyReused { key: key.map(|k| k.1).unwrap_or_default() })
-            });
+            plan.answers
+                .push(if stored.fingerprint == prepared.fingerprint {
+                    Ok(Appended {
+                        deduplicated: true,
+                        ..stored.appended.clone()
+                    })
+                } else {
+                    Err(AppendError::IdempotencyKeyReused {
+                        key: key.map(|k| k.1).unwrap_or_default(),
+                    })
+                });
             continue;
         }
         let ledger_head = heads.ledgers.get(&prepared.ledger).copied();
         match (ledger_head, prepared.opens_ledger) {
             (None, false) => {
-                plan.answers.push(Err(AppendError::LedgerNotFound(prepared.ledger)));
+                plan.answers
+                    .push(Err(AppendError::LedgerNotFound(prepared.ledger)));
                 continue;
             }
             (Some(_), true) => {
-                plan.answers.push(Err(AppendError::LedgerExists(prepared.ledger)));
+                plan.answers
+                    .push(Err(AppendError::LedgerExists(prepared.ledger)));
                 continue;
             }
             _ => {}
@@ -148,7 +164,12 @@ pub(crate) fn plan<'a>(mut heads: Heads, batch: &'a [Prepared], now: DateTime<Ut
             versions.push((write.stream, version));
         }
         heads.ledgers.insert(prepared.ledger, prev_hash);
-        let appended = Appended { first_position, last_position: position, versions, deduplicated: false };
+        let appended = Appended {
+            first_position,
+            last_position: position,
+            versions,
+            deduplicated: false,
+        };
         if let (Some(key), Some(k)) = (key, prepared.idempotency_key.as_deref()) {
             plan.keys.push(KeyRow {
                 ledger_id: prepared.ledger,
@@ -156,9 +177,19 @@ pub(crate) fn plan<'a>(mut heads: Heads, batch: &'a [Prepared], now: DateTime<Ut
                 fingerprint: prepared.fingerprint,
                 answer: serde_json::to_string(&appended).expect("answers serialize"),
             });
-            heads.keys.insert(key, StoredAnswer { fingerprint: prepared.fingerprint, appended: appended.clone() });
+            heads.keys.insert(
+                key,
+                StoredAnswer {
+                    fingerprint: prepared.fingerprint,
+                    appended: appended.clone(),
+                },
+            );
         }
         plan.answers.push(Ok(appended));
+    }
+    if !plan.rows.is_empty() {
+        heads.position = position;
+        heads.recorded_at = Some(recorded_at);
     }
     plan
 }
@@ -179,12 +210,22 @@ mod tests {
             timezone: "UTC".into(),
             owner: UserId::new(),
         });
-        Prepared::new(AppendRequest::new(ledger, StreamId::ledger(ledger), ExpectedVersion::NoStream, vec![opened])).unwrap()
+        Prepared::new(AppendRequest::new(
+            ledger,
+            StreamId::ledger(ledger),
+            ExpectedVersion::NoStream,
+            vec![opened],
+        ))
+        .unwrap()
     }
 
     fn grant(ledger: LedgerId, expected: ExpectedVersion, key: Option<&str>) -> Prepared {
-        let event = Event::MemberGranted(MemberGranted { user_id: UserId::new(), role: Role::Member });
-        let mut request = AppendRequest::new(ledger, StreamId::ledger(ledger), expected, vec![event]);
+        let event = Event::MemberGranted(MemberGranted {
+            user_id: UserId::new(),
+            role: Role::Member,
+        });
+        let mut request =
+            AppendRequest::new(ledger, StreamId::ledger(ledger), expected, vec![event]);
         if let Some(k) = key {
             request = request.idempotency_key(k);
         }
@@ -200,9 +241,12 @@ mod tests {
             grant(ledger, ExpectedVersion::Exact(1), None),
             grant(ledger, ExpectedVersion::Any, None),
         ];
-        let plan = plan(Heads::default(), &batch, Utc::now());
+        let plan = plan(&mut Heads::default(), &batch, Utc::now());
         assert!(plan.answers[0].is_ok() && plan.answers[1].is_ok() && plan.answers[3].is_ok());
-        assert!(matches!(plan.answers[2], Err(AppendError::VersionConflict { current: 2, .. })));
+        assert!(matches!(
+            plan.answers[2],
+            Err(AppendError::VersionConflict { current: 2, .. })
+        ));
         let positions: Vec<i64> = plan.rows.iter().map(|r| r.position.get()).collect();
         assert_eq!(positions, vec![1, 2, 3]);
         assert_eq!(plan.rows[0].prev_hash, Hash::GENESIS);
@@ -214,12 +258,18 @@ mod tests {
     fn unknown_ledgers_and_reopened_ledgers_are_refused() {
         let ledger = LedgerId::new();
         let lone = [grant(ledger, ExpectedVersion::Any, None)];
-        let plan1 = plan(Heads::default(), &lone, Utc::now());
-        assert!(matches!(plan1.answers[0], Err(AppendError::LedgerNotFound(_))));
+        let plan1 = plan(&mut Heads::default(), &lone, Utc::now());
+        assert!(matches!(
+            plan1.answers[0],
+            Err(AppendError::LedgerNotFound(_))
+        ));
         let batch = [open(ledger), open(ledger)];
-        let plan2 = plan(Heads::default(), &batch, Utc::now());
+        let plan2 = plan(&mut Heads::default(), &batch, Utc::now());
         assert!(plan2.answers[0].is_ok());
-        assert!(matches!(plan2.answers[1], Err(AppendError::LedgerExists(_))));
+        assert!(matches!(
+            plan2.answers[1],
+            Err(AppendError::LedgerExists(_))
+        ));
         assert_eq!(plan2.rows.len(), 1);
     }
 
@@ -231,12 +281,15 @@ mod tests {
         same.fingerprint = first.fingerprint;
         let other = grant(ledger, ExpectedVersion::Any, Some("k1"));
         let batch = [open(ledger), first, same, other];
-        let plan = plan(Heads::default(), &batch, Utc::now());
+        let plan = plan(&mut Heads::default(), &batch, Utc::now());
         let a = plan.answers[1].as_ref().unwrap();
         let b = plan.answers[2].as_ref().unwrap();
         assert_eq!(a.first_position, b.first_position);
         assert!(b.deduplicated);
-        assert!(matches!(plan.answers[3], Err(AppendError::IdempotencyKeyReused { .. })));
+        assert!(matches!(
+            plan.answers[3],
+            Err(AppendError::IdempotencyKeyReused { .. })
+        ));
         assert_eq!(plan.rows.len(), 2);
         assert_eq!(plan.keys.len(), 1);
     }
@@ -245,9 +298,13 @@ mod tests {
     fn time_never_goes_backwards() {
         let ledger = LedgerId::new();
         let later = Utc::now() + chrono::Duration::hours(1);
-        let heads = Heads { recorded_at: Some(later), ..Heads::default() };
+        let mut heads = Heads {
+            recorded_at: Some(later),
+            ..Heads::default()
+        };
         let batch = [open(ledger)];
-        let plan = plan(heads, &batch, Utc::now());
+        let plan = plan(&mut heads, &batch, Utc::now());
+        assert_eq!(heads.position.get(), 1);
         assert_eq!(plan.rows[0].recorded_at, later);
     }
 }

@@ -91,7 +91,8 @@ impl Hashed<'_> {
             self.ledger_id,
             self.metadata,
             self.position,
-            self.recorded_at.to_rfc3339_opts(SecondsFormat::Micros, true),
+            self.recorded_at
+                .to_rfc3339_opts(SecondsFormat::Micros, true),
             self.schema_version,
             self.stream_id,
             quoted(self.event_type),
@@ -159,6 +160,10 @@ impl ChainVerifier {
     }
 
     pub fn finish(self) -> Verification {
-        Verification { ok: self.first_bad.is_none(), checked: self.checked, first_bad_position: self.first_bad }
+        Verification {
+            ok: self.first_bad.is_none(),
+            checked: self.checked,
+            first_bad_position: self.first_bad,
+        }
     }
 }

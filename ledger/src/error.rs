@@ -1,7 +1,7 @@
 //! The errors this crate returns: one enum per boundary.
 
-use crate::ids::{LedgerId, Position, StreamId};
 use crate::append::ExpectedVersion;
+use crate::ids::{LedgerId, Position, StreamId};
 
 /// A text that should have been an identifier was not.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -13,7 +13,10 @@ pub struct ParseIdError {
 
 impl ParseIdError {
     pub(crate) fn new(kind: &'static str, value: &str) -> Self {
-        Self { kind, value: value.chars().take(64).collect() }
+        Self {
+            kind,
+            value: value.chars().take(64).collect(),
+        }
     }
 }
 
@@ -47,7 +50,11 @@ pub struct DecodeError {
 #[derive(Debug, thiserror::Error)]
 pub enum AppendError {
     #[error("version conflict on {stream}: expected {expected}, current version is {current}")]
-    VersionConflict { stream: StreamId, expected: ExpectedVersion, current: u64 },
+    VersionConflict {
+        stream: StreamId,
+        expected: ExpectedVersion,
+        current: u64,
+    },
     #[error("idempotency key {key:?} was already used for a different request")]
     IdempotencyKeyReused { key: String },
     #[error("ledger {0} does not exist")]

@@ -90,9 +90,17 @@ pub struct ExpenseAmended {
     pub occurred_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub merchant: Option<Option<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none", deserialize_with = "present")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub description: Option<Option<String>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tags: Option<Vec<String>>,
@@ -242,7 +250,9 @@ impl Event {
     /// The stream this event belongs to inside `ledger`.
     pub fn stream(&self, ledger: LedgerId) -> StreamId {
         match self {
-            Event::LedgerOpened(_) | Event::MemberGranted(_) | Event::MemberRevoked(_) => StreamId::ledger(ledger),
+            Event::LedgerOpened(_) | Event::MemberGranted(_) | Event::MemberRevoked(_) => {
+                StreamId::ledger(ledger)
+            }
             Event::ExpenseRecorded(e) => StreamId::expense(e.expense_id),
             Event::ExpenseAmended(e) => StreamId::expense(e.expense_id),
             Event::ExpenseDeleted(e) => StreamId::expense(e.expense_id),
@@ -270,16 +280,23 @@ impl Event {
     ///
     /// # Errors
     /// An unknown type, a version newer than this code, or a payload that does not fit.
-    pub fn decode(event_type: &str, schema_version: u16, payload: &str) -> Result<Event, DecodeError> {
+    pub fn decode(
+        event_type: &str,
+        schema_version: u16,
+        payload: &str,
+    ) -> Result<Event, DecodeError> {
         let fail = |reason: String| DecodeError {
             event_type: event_type.chars().take(64).collect(),
             schema_version,
             reason,
         };
         let mut value: Value = serde_json::from_str(payload).map_err(|e| fail(e.to_string()))?;
-        let current = Self::current_version(event_type).ok_or_else(|| fail("unknown event type".into()))?;
+        let current =
+            Self::current_version(event_type).ok_or_else(|| fail("unknown event type".into()))?;
         if schema_version == 0 || schema_version > current {
-            return Err(fail(format!("unsupported schema version (this build reads 1..={current})")));
+            return Err(fail(format!(
+                "unsupported schema version (this build reads 1..={current})"
+            )));
         }
         for from in schema_version..current {
             value = upcast(event_type, from, value).map_err(fail)?;
@@ -309,9 +326,9 @@ impl Event {
     fn current_version(event_type: &str) -> Option<u16> {
         match event_type {
             "ExpenseRecorded" => Some(2),
-            "LedgerOpened" | "MemberGranted" | "MemberRevoked" | "ExpenseAmended" | "ExpenseDeleted"
-            | "BudgetSet" | "BudgetRemoved" | "BudgetAlertRaised" | "AlertSnoozed" | "ImportStarted"
-            | "ImportCompleted" | "ImportCancelled" => Some(1),
+            "LedgerOpened" | "MemberGranted" | "MemberRevoked" | "ExpenseAmended"
+            | "ExpenseDeleted" | "BudgetSet" | "BudgetRemoved" | "BudgetAlertRaised"
+            | "AlertSnoozed" | "ImportStarted" | "ImportCompleted" | "ImportCancelled" => Some(1),
             _ => None,
         }
     }
@@ -325,7 +342,9 @@ fn upcast(event_type: &str, from: u16, mut value: Value) -> Result<Value, String
             if let Some(note) = object.remove("note") {
                 object.insert("description".into(), note);
             }
-            object.entry("tags").or_insert_with(|| Value::Array(Vec::new()));
+            object
+                .entry("tags")
+                .or_insert_with(|| Value::Array(Vec::new()));
             Ok(value)
         }
         _ => Err(format!("no upcaster from version {from}")),
@@ -386,8 +405,10 @@ mod tests {
 
     #[test]
     fn amendments_keep_absent_apart_from_cleared() {
-        let cleared: ExpenseAmended =
-            serde_json::from_str(r#"{"expense_id":"7f1c7d1e-0c55-4b8f-9a57-1f9d7a3b2c10","merchant":null}"#).unwrap();
+        let cleared: ExpenseAmended = serde_json::from_str(
+            r#"{"expense_id":"7f1c7d1e-0c55-4b8f-9a57-1f9d7a3b2c10","merchant":null}"#,
+        )
+        .unwrap();
         assert_eq!(cleared.merchant, Some(None));
         assert_eq!(cleared.description, None);
         let text = serde_json::to_string(&cleared).unwrap();
@@ -409,8 +430,13 @@ mod tests {
     fn events_know_their_stream() {
         let ledger = LedgerId::new();
         let e = expense();
-        assert_eq!(Event::ExpenseRecorded(e.clone()).stream(ledger), StreamId::expense(e.expense_id));
-        let m = Event::MemberRevoked(MemberRevoked { user_id: UserId::new() });
+        assert_eq!(
+            Event::ExpenseRecorded(e.clone()).stream(ledger),
+            StreamId::expense(e.expense_id)
+        );
+        let m = Event::MemberRevoked(MemberRevoked {
+            user_id: UserId::new(),
+        });
         assert_eq!(m.stream(ledger), StreamId::ledger(ledger));
     }
 }

@@ -16,9 +16,10 @@ macro_rules! uuid_id {
         pub struct $name(Uuid);
 
         impl $name {
-            /// A fresh random id.
+            /// A fresh id: random, but time-ordered (UUIDv7), so the indexes
+            /// that hold ids grow at one end instead of being written all over.
             pub fn new() -> Self {
-                Self(Uuid::new_v4())
+                Self(Uuid::now_v7())
             }
 
             pub const fn from_uuid(id: Uuid) -> Self {
@@ -81,7 +82,9 @@ uuid_id!(
 
 /// A place in the global log. Positions start at 1 and strictly increase;
 /// `Position::ZERO` means "before the first event".
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 #[serde(transparent)]
 pub struct Position(i64);
 
@@ -186,10 +189,15 @@ impl StreamId {
     pub fn parse(s: &str) -> Result<Self, ParseIdError> {
         let bad = || ParseIdError::new("StreamId", s);
         let (prefix, rest) = s.split_once('-').ok_or_else(bad)?;
-        let kind = [StreamKind::Ledger, StreamKind::Expense, StreamKind::Budget, StreamKind::Import]
-            .into_iter()
-            .find(|k| k.prefix() == prefix)
-            .ok_or_else(bad)?;
+        let kind = [
+            StreamKind::Ledger,
+            StreamKind::Expense,
+            StreamKind::Budget,
+            StreamKind::Import,
+        ]
+        .into_iter()
+        .find(|k| k.prefix() == prefix)
+        .ok_or_else(bad)?;
         let id = Uuid::try_parse(rest).map_err(|_| bad())?;
         Ok(Self { kind, id })
     }
@@ -235,7 +243,13 @@ mod tests {
 
     #[test]
     fn bad_stream_ids_are_rejected() {
-        for bad in ["", "expense", "expense-", "cat-4a0c1f3e-6b4f-4d1e-9a43-0f0e8f1f2b3c", "expense-xyz"] {
+        for bad in [
+            "",
+            "expense",
+            "expense-",
+            "cat-4a0c1f3e-6b4f-4d1e-9a43-0f0e8f1f2b3c",
+            "expense-xyz",
+        ] {
             assert!(StreamId::parse(bad).is_err(), "{bad}");
         }
     }

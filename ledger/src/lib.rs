@@ -12,13 +12,15 @@
 //! - `chain`: the per-ledger hash chain and its verifier.
 //! - `append`: what an append asks for and answers; checks that need no database.
 //! - `batch`: group commit's decisions (positions, versions, hashes), free of I/O.
-//! - `store`: the [`Store`] facade, the committer task, reads and tails.
+//! - `committer`: group commit, the tasks that turn queued appends into transactions.
+//! - `store`: the [`Store`] facade: appends, reads, streams and tails.
 //! - `postgres`, `sqlite`: the two backends; all SQL outside `schema/` lives there.
 //! - `error`: the errors of this crate's boundary.
 
 mod append;
 mod batch;
 mod chain;
+mod committer;
 mod error;
 pub mod event;
 pub mod ids;
@@ -30,11 +32,16 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use append::{AppendRequest, Appended, ExpectedVersion, StreamWrite, MAX_EVENTS_PER_APPEND, MAX_IDEMPOTENCY_KEY_BYTES, MAX_PAYLOAD_BYTES};
+pub use append::{
+    AppendRequest, Appended, ExpectedVersion, StreamWrite, MAX_EVENTS_PER_APPEND,
+    MAX_IDEMPOTENCY_KEY_BYTES, MAX_PAYLOAD_BYTES,
+};
 pub use chain::{ChainVerifier, Hash, Verification};
 pub use error::{AppendError, DecodeError, MoneyError, ParseIdError, StoreError};
 pub use event::Event;
-pub use ids::{BudgetId, EventId, ExpenseId, ImportId, LedgerId, Position, StreamId, StreamKind, UserId};
+pub use ids::{
+    BudgetId, EventId, ExpenseId, ImportId, LedgerId, Position, StreamId, StreamKind, UserId,
+};
 pub use money::{Amount, Currency};
 pub use recorded::{Metadata, RecordedEvent};
 pub use store::{Store, StoreOptions, Tail};

@@ -1,6 +1,7 @@
 //! The PostgreSQL backend: production storage shared by several server processes.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -9,8 +10,8 @@ use sqlx::{Postgres, Row as _, Transaction};
 use tokio::sync::watch;
 use uuid::Uuid;
 
-use crate::append::{Appended, Prepared};
-use crate::batch::{plan, Heads, KeyRow, Row, StoredAnswer};
+use crate::append::{Appended, ExpectedVersion, Prepared};
+use crate::batch::{plan, Heads, KeyRow, Plan, Row, StoredAnswer};
 use crate::chain::Hash;
 use crate::error::{AppendError, StoreError};
 use crate::ids::{EventId, LedgerId, Position, StreamId};
@@ -21,10 +22,11 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../schema/postgres");
 
 /// Every committing transaction holds this advisory lock from before it reads the
 /// heads of the log until after its commit is visible, so commits happen one at a
-/// time, in position order, across all processes.
+/// time, in position order, across all processes. The schema's
+/// `ledger_append_if_unchanged` takes the same key.
 const APPEND_LOCK: i64 = 0x6c65_6467_6572; // "ledger"
 
-/// The channel a trigger notifies with the new head after every insert.
+/// The channel every committing transaction notifies with the new head.
 const CHANNEL: &str = "ledger_events";
 
 /// Rows per INSERT statement; a large append is several statements in one transaction.
@@ -36,6 +38,8 @@ const COLUMNS: &str = "position, ledger_id, stream_id, stream_version, event_id,
 #[derive(Clone)]
 pub(crate) struct PgBackend {
     pool: PgPool,
+    /// What this process knows of the log's heads as of the last batch it committed.
+    cache: Arc<Mutex<Option<HeadCache>>>,
 }
 
 impl PgBackend {
@@ -47,14 +51,59 @@ impl PgBackend {
             .connect_with(connect)
             .await?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        Ok(Self {
+            pool,
+            cache: Arc::default(),
+        })
     }
 
-    pub(crate) async fn commit(&self, batch: &[Prepared], now: DateTime<Utc>) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(APPEND_LOCK).execute(&mut *tx).await?;
-        let heads = load_heads(&mut tx, batch).await?;
-        let plan = plan(heads, batch, now);
+    /// Decides and commits a batch.
+    ///
+    /// The fast path decides against this process's memory of the log's heads and
+    /// commits with one statement that inserts only if that memory is still right
+    /// (`ledger_append_if_unchanged` in the schema): one round trip per batch. When
+    /// another process appended meanwhile, or the batch touches streams this process
+    /// has not seen, the slow path locks, reads the heads and decides again.
+    pub(crate) async fn commit(
+        &self,
+        batch: &[Prepared],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+        let guess = self
+            .cache
+            .lock()
+            .expect("head cache")
+            .as_ref()
+            .and_then(|c| c.guess(batch));
+        if let Some(mut guess) = guess {
+            let plan = plan(&mut guess.heads, batch, now);
+            if plan.answers.iter().all(Result::is_ok) && plan.rows.len() <= INSERT_CHUNK {
+                match append_if_unchanged(&self.pool, &plan, &guess).await {
+                    Ok(true) => {
+                        self.remember(guess.heads, false);
+                        return Ok(plan.answers);
+                    }
+                    Ok(false) => tracing::debug!("another process appended; reading the heads"),
+                    Err(e) => return Err(self.failed(e)),
+                }
+            }
+        }
+        self.commit_slowly(batch, now).await
+    }
+
+    async fn commit_slowly(
+        &self,
+        batch: &[Prepared],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+        let mut tx = self
+            .pool
+            .begin_with(format!(
+                "BEGIN; SELECT pg_advisory_xact_lock({APPEND_LOCK})"
+            ))
+            .await?;
+        let mut heads = load_heads(&mut tx, batch).await?;
+        let plan = plan(&mut heads, batch, now);
         if plan.rows.is_empty() {
             tx.rollback().await?;
             return Ok(plan.answers);
@@ -65,21 +114,56 @@ impl PgBackend {
         if !plan.keys.is_empty() {
             insert_keys(&mut tx, &plan.keys).await?;
         }
-        tx.commit().await.map_err(|e| match e {
-            sqlx::Error::Database(_) => StoreError::Database(e),
-            other => StoreError::CommitUnknown(other.to_string()),
-        })?;
+        let head = plan.rows.last().map_or(Position::ZERO, |r| r.position);
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(CHANNEL)
+            .bind(head.to_string())
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await.map_err(|e| self.failed(e))?;
+        self.remember(heads, true);
         Ok(plan.answers)
     }
 
+    /// A commit that failed may or may not have happened: forget the heads, and say
+    /// "unknown" unless the database itself refused it.
+    fn failed(&self, e: sqlx::Error) -> StoreError {
+        *self.cache.lock().expect("head cache") = None;
+        match e {
+            sqlx::Error::Database(_) => StoreError::Database(e),
+            other => StoreError::CommitUnknown(other.to_string()),
+        }
+    }
+
+    /// Records the heads as they stand after a committed batch; `fresh` heads were
+    /// read from the database and replace whatever was remembered.
+    fn remember(&self, heads: Heads, fresh: bool) {
+        let mut cache = self.cache.lock().expect("head cache");
+        match cache.as_mut() {
+            Some(c) if !fresh => c.absorb(heads),
+            _ => *cache = Some(HeadCache::from(heads)),
+        }
+    }
+
     pub(crate) async fn head(&self) -> Result<Position, StoreError> {
-        let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(&self.pool).await?;
+        let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
+            .fetch_one(&self.pool)
+            .await?;
         Ok(Position::from_db(head.unwrap_or(0)))
     }
 
-    pub(crate) async fn read_all(&self, after: Position, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2");
-        let rows = sqlx::query(&sql).bind(after.get()).bind(limit).fetch_all(&self.pool).await?;
+    pub(crate) async fn read_all(
+        &self,
+        after: Position,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM events WHERE position > $1 ORDER BY position LIMIT $2");
+        let rows = sqlx::query(&sql)
+            .bind(after.get())
+            .bind(limit)
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(decode).collect()
     }
 
@@ -104,7 +188,12 @@ impl PgBackend {
         rows.iter().map(decode).collect()
     }
 
-    pub(crate) async fn read_stream(&self, stream: StreamId, after_version: u64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub(crate) async fn read_stream(
+        &self,
+        stream: StreamId,
+        after_version: u64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let sql = format!(
             "SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND stream_version > $2 ORDER BY stream_version LIMIT $3"
         );
@@ -128,10 +217,11 @@ impl PgBackend {
     }
 
     pub(crate) async fn ledgers(&self) -> Result<Vec<LedgerId>, StoreError> {
-        let ids: Vec<Uuid> =
-            sqlx::query_scalar("SELECT ledger_id FROM events WHERE event_type = 'LedgerOpened' ORDER BY position")
-                .fetch_all(&self.pool)
-                .await?;
+        let ids: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT ledger_id FROM events WHERE event_type = 'LedgerOpened' ORDER BY position",
+        )
+        .fetch_all(&self.pool)
+        .await?;
         Ok(ids.into_iter().map(LedgerId::from_uuid).collect())
     }
 
@@ -180,7 +270,10 @@ fn raise(head: &watch::Sender<Position>, to: Position) {
 /// Reads, in one round trip, what the batch's decisions depend on: the log's head,
 /// the versions of the streams it writes, the chain heads of its ledgers and the
 /// answers stored for its idempotency keys.
-async fn load_heads(tx: &mut Transaction<'_, Postgres>, batch: &[Prepared]) -> Result<Heads, StoreError> {
+async fn load_heads(
+    tx: &mut Transaction<'_, Postgres>,
+    batch: &[Prepared],
+) -> Result<Heads, StoreError> {
     let mut streams: Vec<String> = Vec::new();
     let mut ledgers: Vec<Uuid> = Vec::new();
     let mut key_ledgers: Vec<Uuid> = Vec::new();
@@ -196,21 +289,27 @@ async fn load_heads(tx: &mut Transaction<'_, Postgres>, batch: &[Prepared]) -> R
     ledgers.sort_unstable();
     ledgers.dedup();
     let rows = sqlx::query(
+        // Every part is an index lookup shaped so (ORDER BY ... LIMIT 1, one probe per
+        // key) that even a generic plan made while the table was empty stays one.
         "SELECT 'p' AS kind, NULL::uuid AS ledger, NULL::text AS name, h.position AS num, NULL::bytea AS bytes, \
                 h.recorded_at AS at \
            FROM (SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1) h \
          UNION ALL \
-         SELECT 's', NULL, stream_id, max(stream_version), NULL, NULL \
-           FROM events WHERE stream_id = ANY($1) GROUP BY stream_id \
+         SELECT 's', NULL, s.id, v.stream_version, NULL, NULL \
+           FROM unnest($1::text[]) AS s(id) \
+           CROSS JOIN LATERAL (SELECT stream_version FROM events WHERE stream_id = s.id \
+                               ORDER BY stream_version DESC LIMIT 1) v \
          UNION ALL \
          SELECT 'l', l.id, NULL, e.position, e.hash, NULL \
            FROM unnest($2::uuid[]) AS l(id) \
            CROSS JOIN LATERAL (SELECT position, hash FROM events WHERE ledger_id = l.id \
                                ORDER BY position DESC LIMIT 1) e \
          UNION ALL \
-         SELECT 'k', k.ledger_id, k.key || chr(10) || k.answer, NULL, k.fingerprint, NULL \
-           FROM idempotency_keys k JOIN unnest($3::uuid[], $4::text[]) AS q(ledger_id, key) \
-             ON k.ledger_id = q.ledger_id AND k.key = q.key",
+         SELECT 'k', q.ledger_id, q.key || chr(10) || k.answer, NULL, k.fingerprint, NULL \
+           FROM unnest($3::uuid[], $4::text[]) AS q(ledger_id, key) \
+           CROSS JOIN LATERAL (SELECT answer, fingerprint FROM idempotency_keys \
+                               WHERE ledger_id = q.ledger_id AND key = q.key \
+                               ORDER BY ledger_id, key LIMIT 1) k",
     )
     .bind(&streams)
     .bind(&ledgers)
@@ -230,104 +329,296 @@ async fn load_heads(tx: &mut Transaction<'_, Postgres>, batch: &[Prepared]) -> R
             "s" => {
                 let name: String = row.try_get("name")?;
                 let stream = StreamId::parse(&name).map_err(|e| corrupt(Position::ZERO, e))?;
-                heads.streams.insert(stream, row.try_get::<i64, _>("num")? as u64);
+                heads
+                    .streams
+                    .insert(stream, row.try_get::<i64, _>("num")? as u64);
             }
             "l" => {
                 let ledger = LedgerId::from_uuid(row.try_get("ledger")?);
                 let position = Position::from_db(row.try_get("num")?);
-                let hash = Hash::from_slice(row.try_get("bytes")?).ok_or_else(|| corrupt(position, "hash length"))?;
+                let hash = Hash::from_slice(row.try_get("bytes")?)
+                    .ok_or_else(|| corrupt(position, "hash length"))?;
                 heads.ledgers.insert(ledger, hash);
             }
             _ => {
                 let ledger = LedgerId::from_uuid(row.try_get("ledger")?);
                 let name: String = row.try_get("name")?;
-                let (key, answer) = name.split_once('\n').ok_or_else(|| corrupt(Position::ZERO, "idempotency row"))?;
-                let appended: Appended = serde_json::from_str(answer).map_err(|e| corrupt(Position::ZERO, e))?;
-                let fingerprint =
-                    Hash::from_slice(row.try_get("bytes")?).ok_or_else(|| corrupt(Position::ZERO, "fingerprint"))?;
-                heads.keys.insert((ledger, key.to_owned()), StoredAnswer { fingerprint, appended });
+                let (key, answer) = name
+                    .split_once('\n')
+                    .ok_or_else(|| corrupt(Position::ZERO, "idempotency row"))?;
+                let appended: Appended =
+                    serde_json::from_str(answer).map_err(|e| corrupt(Position::ZERO, e))?;
+                let fingerprint = Hash::from_slice(row.try_get("bytes")?)
+                    .ok_or_else(|| corrupt(Position::ZERO, "fingerprint"))?;
+                heads.keys.insert(
+                    (ledger, key.to_owned()),
+                    StoredAnswer {
+                        fingerprint,
+                        appended,
+                    },
+                );
             }
         }
     }
     Ok(heads)
 }
 
-async fn insert_events(tx: &mut Transaction<'_, Postgres>, rows: &[Row<'_>]) -> Result<(), StoreError> {
-    let n = rows.len();
-    let mut position = Vec::with_capacity(n);
-    let mut ledger = Vec::with_capacity(n);
-    let mut stream = Vec::with_capacity(n);
-    let mut version = Vec::with_capacity(n);
-    let mut event_id = Vec::with_capacity(n);
-    let mut event_type = Vec::with_capacity(n);
-    let mut schema = Vec::with_capacity(n);
-    let mut payload = Vec::with_capacity(n);
-    let mut metadata = Vec::with_capacity(n);
-    let mut recorded_at = Vec::with_capacity(n);
-    let mut prev_hash = Vec::with_capacity(n);
-    let mut hash = Vec::with_capacity(n);
-    for r in rows {
-        position.push(r.position.get());
-        ledger.push(r.ledger_id.as_uuid());
-        stream.push(r.stream_id.to_string());
-        version.push(r.stream_version as i64);
-        event_id.push(r.event_id.as_uuid());
-        event_type.push(r.event_type);
-        schema.push(r.schema_version as i16);
-        payload.push(r.payload);
-        metadata.push(r.metadata);
-        recorded_at.push(r.recorded_at);
-        prev_hash.push(r.prev_hash.as_bytes());
-        hash.push(r.hash.as_bytes());
-    }
+async fn insert_events(
+    tx: &mut Transaction<'_, Postgres>,
+    rows: &[Row<'_>],
+) -> Result<(), StoreError> {
     let sql = format!(
         "INSERT INTO events ({COLUMNS}) SELECT * FROM UNNEST($1::bigint[], $2::uuid[], $3::text[], $4::bigint[], \
          $5::uuid[], $6::text[], $7::smallint[], $8::text[], $9::text[], $10::timestamptz[], $11::bytea[], $12::bytea[])"
     );
-    sqlx::query(&sql)
-        .bind(&position)
-        .bind(&ledger)
-        .bind(&stream)
-        .bind(&version)
-        .bind(&event_id)
-        .bind(&event_type)
-        .bind(&schema)
-        .bind(&payload)
-        .bind(&metadata)
-        .bind(&recorded_at)
-        .bind(&prev_hash)
-        .bind(&hash)
+    EventColumns::from(rows)
+        .bind(sqlx::query(&sql))
         .execute(&mut **tx)
         .await?;
     Ok(())
 }
 
-async fn insert_keys(tx: &mut Transaction<'_, Postgres>, keys: &[KeyRow<'_>]) -> Result<(), StoreError> {
-    let ledgers: Vec<Uuid> = keys.iter().map(|k| k.ledger_id.as_uuid()).collect();
-    let names: Vec<&str> = keys.iter().map(|k| k.key).collect();
-    let fingerprints: Vec<&[u8]> = keys.iter().map(|k| k.fingerprint.as_bytes()).collect();
-    let answers: Vec<&str> = keys.iter().map(|k| k.answer.as_str()).collect();
+/// Rows turned into one array per column, for `UNNEST`.
+struct EventColumns<'a> {
+    position: Vec<i64>,
+    ledger: Vec<Uuid>,
+    stream: Vec<String>,
+    version: Vec<i64>,
+    event_id: Vec<Uuid>,
+    event_type: Vec<&'a str>,
+    schema: Vec<i16>,
+    payload: Vec<&'a str>,
+    metadata: Vec<&'a str>,
+    recorded_at: Vec<DateTime<Utc>>,
+    prev_hash: Vec<&'a [u8]>,
+    hash: Vec<&'a [u8]>,
+}
+
+impl<'a> From<&'a [Row<'a>]> for EventColumns<'a> {
+    fn from(rows: &'a [Row<'a>]) -> Self {
+        EventColumns {
+            position: rows.iter().map(|r| r.position.get()).collect(),
+            ledger: rows.iter().map(|r| r.ledger_id.as_uuid()).collect(),
+            stream: rows.iter().map(|r| r.stream_id.to_string()).collect(),
+            version: rows.iter().map(|r| r.stream_version as i64).collect(),
+            event_id: rows.iter().map(|r| r.event_id.as_uuid()).collect(),
+            event_type: rows.iter().map(|r| r.event_type).collect(),
+            schema: rows.iter().map(|r| r.schema_version as i16).collect(),
+            payload: rows.iter().map(|r| r.payload).collect(),
+            metadata: rows.iter().map(|r| r.metadata).collect(),
+            recorded_at: rows.iter().map(|r| r.recorded_at).collect(),
+            prev_hash: rows.iter().map(|r| r.prev_hash.as_bytes()).collect(),
+            hash: rows.iter().map(|r| r.hash.as_bytes()).collect(),
+        }
+    }
+}
+
+impl<'a> EventColumns<'a> {
+    /// Binds the twelve columns, in table order, as the query's next parameters.
+    fn bind<'q, Q: BindArrays<'q>>(&'q self, query: Q) -> Q {
+        query
+            .bind(&self.position)
+            .bind(&self.ledger)
+            .bind(&self.stream)
+            .bind(&self.version)
+            .bind(&self.event_id)
+            .bind(&self.event_type)
+            .bind(&self.schema)
+            .bind(&self.payload)
+            .bind(&self.metadata)
+            .bind(&self.recorded_at)
+            .bind(&self.prev_hash)
+            .bind(&self.hash)
+    }
+}
+
+/// Queries and scalar queries alike take the column arrays.
+trait BindArrays<'q>: Sized {
+    fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>;
+}
+
+impl<'q> BindArrays<'q> for sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments> {
+    fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+    {
+        sqlx::query::Query::bind(self, value)
+    }
+}
+
+impl<'q, O> BindArrays<'q>
+    for sqlx::query::QueryScalar<'q, Postgres, O, sqlx::postgres::PgArguments>
+{
+    fn bind<T>(self, value: T) -> Self
+    where
+        T: 'q + sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres>,
+    {
+        sqlx::query::QueryScalar::bind(self, value)
+    }
+}
+
+struct KeyColumns<'a> {
+    ledgers: Vec<Uuid>,
+    names: Vec<&'a str>,
+    fingerprints: Vec<&'a [u8]>,
+    answers: Vec<&'a str>,
+}
+
+impl<'a> From<&'a [KeyRow<'a>]> for KeyColumns<'a> {
+    fn from(keys: &'a [KeyRow<'a>]) -> Self {
+        KeyColumns {
+            ledgers: keys.iter().map(|k| k.ledger_id.as_uuid()).collect(),
+            names: keys.iter().map(|k| k.key).collect(),
+            fingerprints: keys.iter().map(|k| k.fingerprint.as_bytes()).collect(),
+            answers: keys.iter().map(|k| k.answer.as_str()).collect(),
+        }
+    }
+}
+
+/// The fast path's one statement; true if the batch was committed.
+async fn append_if_unchanged(
+    pool: &PgPool,
+    plan: &Plan<'_>,
+    guess: &Guess,
+) -> Result<bool, sqlx::Error> {
+    let columns = EventColumns::from(&plan.rows[..]);
+    let keys = KeyColumns::from(&plan.keys[..]);
+    let query = sqlx::query_scalar(
+        "SELECT ledger_append_if_unchanged($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, \
+         $16, $17, $18, $19)",
+    )
+    .bind(guess.expected_head.get())
+    .bind(&guess.new_streams)
+    .bind(&guess.new_ledgers);
+    columns
+        .bind(query)
+        .bind(&keys.ledgers)
+        .bind(&keys.names)
+        .bind(&keys.fingerprints)
+        .bind(&keys.answers)
+        .fetch_one(pool)
+        .await
+}
+
+async fn insert_keys(
+    tx: &mut Transaction<'_, Postgres>,
+    keys: &[KeyRow<'_>],
+) -> Result<(), StoreError> {
+    let keys = KeyColumns::from(keys);
     sqlx::query(
         "INSERT INTO idempotency_keys (ledger_id, key, fingerprint, answer) \
          SELECT * FROM UNNEST($1::uuid[], $2::text[], $3::bytea[], $4::text[])",
     )
-    .bind(&ledgers)
-    .bind(&names)
-    .bind(&fingerprints)
-    .bind(&answers)
+    .bind(&keys.ledgers)
+    .bind(&keys.names)
+    .bind(&keys.fingerprints)
+    .bind(&keys.answers)
     .execute(&mut **tx)
     .await?;
     Ok(())
 }
 
+/// Streams remembered at most; past that the cache starts over (it is only a cache).
+const CACHED_STREAMS: usize = 100_000;
+
+/// The heads of the log as this process last committed them.
+struct HeadCache {
+    position: Position,
+    recorded_at: Option<DateTime<Utc>>,
+    streams: HashMap<StreamId, u64>,
+    ledgers: HashMap<LedgerId, Hash>,
+}
+
+/// Heads assumed for one batch, and the assumptions the guarded insert must check.
+struct Guess {
+    heads: Heads,
+    expected_head: Position,
+    new_streams: Vec<String>,
+    new_ledgers: Vec<Uuid>,
+    new_key_ledgers: Vec<Uuid>,
+    new_keys: Vec<String>,
+}
+
+impl From<Heads> for HeadCache {
+    fn from(heads: Heads) -> Self {
+        HeadCache {
+            position: heads.position,
+            recorded_at: heads.recorded_at,
+            streams: heads.streams,
+            ledgers: heads.ledgers,
+        }
+    }
+}
+
+impl HeadCache {
+    /// The heads a batch needs, if the cache can vouch for all of them: a stream it
+    /// does not know must be expected not to exist, a ledger it does not know must be
+    /// opened by the batch.
+    fn guess(&self, batch: &[Prepared]) -> Option<Guess> {
+        let mut guess = Guess {
+            heads: Heads {
+                position: self.position,
+                recorded_at: self.recorded_at,
+                ..Heads::default()
+            },
+            expected_head: self.position,
+            new_streams: Vec::new(),
+            new_ledgers: Vec::new(),
+            new_key_ledgers: Vec::new(),
+            new_keys: Vec::new(),
+        };
+        for p in batch {
+            match self.ledgers.get(&p.ledger) {
+                Some(hash) => {
+                    guess.heads.ledgers.insert(p.ledger, *hash);
+                }
+                None if p.opens_ledger => guess.new_ledgers.push(p.ledger.as_uuid()),
+                None => return None,
+            }
+            for w in &p.writes {
+                match self.streams.get(&w.stream) {
+                    Some(v) => {
+                        guess.heads.streams.insert(w.stream, *v);
+                    }
+                    None if w.expected == ExpectedVersion::NoStream => {
+                        guess.new_streams.push(w.stream.to_string())
+                    }
+                    None => return None,
+                }
+            }
+            if let Some(key) = &p.idempotency_key {
+                guess.new_key_ledgers.push(p.ledger.as_uuid());
+                guess.new_keys.push(key.clone());
+            }
+        }
+        Some(guess)
+    }
+
+    fn absorb(&mut self, heads: Heads) {
+        if self.streams.len() + heads.streams.len() > CACHED_STREAMS {
+            self.streams.clear();
+        }
+        self.position = heads.position;
+        self.recorded_at = heads.recorded_at;
+        self.streams.extend(heads.streams);
+        self.ledgers.extend(heads.ledgers);
+    }
+}
+
 fn corrupt(position: Position, reason: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { position, reason: reason.to_string() }
+    StoreError::Corrupt {
+        position,
+        reason: reason.to_string(),
+    }
 }
 
 fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
     let position = Position::from_db(row.try_get("position")?);
     let hash_of = |column: &str| -> Result<Hash, StoreError> {
-        Hash::from_slice(row.try_get(column)?).ok_or_else(|| corrupt(position, format!("{column} is not 32 bytes")))
+        Hash::from_slice(row.try_get(column)?)
+            .ok_or_else(|| corrupt(position, format!("{column} is not 32 bytes")))
     };
     let stream: String = row.try_get("stream_id")?;
     Ok(RecordedEvent {
@@ -345,4 +636,3 @@ fn decode(row: &PgRow) -> Result<RecordedEvent, StoreError> {
         hash: hash_of("hash")?,
     })
 }
-

@@ -8,7 +8,10 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 use sqlx::{QueryBuilder, Row as _, Sqlite, Transaction};
 
 use crate::append::{Appended, Prepared};
@@ -44,7 +47,10 @@ impl SqliteBackend {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Full)
             .busy_timeout(Duration::from_secs(10));
-        let writer = SqlitePoolOptions::new().max_connections(1).connect_with(base.clone()).await?;
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(base.clone())
+            .await?;
         MIGRATOR.run(&writer).await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(options.max_connections.clamp(1, 8))
@@ -53,10 +59,16 @@ impl SqliteBackend {
         Ok(Self { writer, readers })
     }
 
-    pub(crate) async fn commit(&self, batch: &[Prepared], now: DateTime<Utc>) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
+    /// Decides and commits a batch inside one write transaction; `BEGIN IMMEDIATE`
+    /// takes the write lock before the heads are read.
+    pub(crate) async fn commit(
+        &self,
+        batch: &[Prepared],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Result<Appended, AppendError>>, StoreError> {
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let heads = load_heads(&mut tx, batch).await?;
-        let plan = plan(heads, batch, now);
+        let mut heads = load_heads(&mut tx, batch).await?;
+        let plan = plan(&mut heads, batch, now);
         if plan.rows.is_empty() {
             tx.rollback().await?;
             return Ok(plan.answers);
@@ -75,13 +87,24 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn head(&self) -> Result<Position, StoreError> {
-        let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events").fetch_one(&self.readers).await?;
+        let head: Option<i64> = sqlx::query_scalar("SELECT max(position) FROM events")
+            .fetch_one(&self.readers)
+            .await?;
         Ok(Position::from_db(head.unwrap_or(0)))
     }
 
-    pub(crate) async fn read_all(&self, after: Position, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
-        let sql = format!("SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?");
-        let rows = sqlx::query(&sql).bind(after.get()).bind(limit).fetch_all(&self.readers).await?;
+    pub(crate) async fn read_all(
+        &self,
+        after: Position,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
+        let sql =
+            format!("SELECT {COLUMNS} FROM events WHERE position > ? ORDER BY position LIMIT ?");
+        let rows = sqlx::query(&sql)
+            .bind(after.get())
+            .bind(limit)
+            .fetch_all(&self.readers)
+            .await?;
         rows.iter().map(decode).collect()
     }
 
@@ -106,7 +129,12 @@ impl SqliteBackend {
         rows.iter().map(decode).collect()
     }
 
-    pub(crate) async fn read_stream(&self, stream: StreamId, after_version: u64, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub(crate) async fn read_stream(
+        &self,
+        stream: StreamId,
+        after_version: u64,
+        limit: i64,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         let sql =
             format!("SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version > ? ORDER BY stream_version LIMIT ?");
         let rows = sqlx::query(&sql)
@@ -129,10 +157,11 @@ impl SqliteBackend {
     }
 
     pub(crate) async fn ledgers(&self) -> Result<Vec<LedgerId>, StoreError> {
-        let ids: Vec<String> =
-            sqlx::query_scalar("SELECT ledger_id FROM events WHERE event_type = 'LedgerOpened' ORDER BY position")
-                .fetch_all(&self.readers)
-                .await?;
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT ledger_id FROM events WHERE event_type = 'LedgerOpened' ORDER BY position",
+        )
+        .fetch_all(&self.readers)
+        .await?;
         ids.iter()
             .map(|s| LedgerId::parse(s).map_err(|e| corrupt(Position::ZERO, e)))
             .collect()
@@ -145,17 +174,24 @@ impl SqliteBackend {
     }
 }
 
-async fn load_heads(tx: &mut Transaction<'_, Sqlite>, batch: &[Prepared]) -> Result<Heads, StoreError> {
+async fn load_heads(
+    tx: &mut Transaction<'_, Sqlite>,
+    batch: &[Prepared],
+) -> Result<Heads, StoreError> {
     let mut heads = Heads::default();
-    let last: Option<(i64, i64)> = sqlx::query_as("SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1")
-        .fetch_optional(&mut **tx)
-        .await?;
+    let last: Option<(i64, i64)> =
+        sqlx::query_as("SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1")
+            .fetch_optional(&mut **tx)
+            .await?;
     if let Some((position, micros)) = last {
         heads.position = Position::from_db(position);
         heads.recorded_at = DateTime::from_timestamp_micros(micros);
     }
 
-    let streams: Vec<String> = batch.iter().flat_map(|p| p.writes.iter().map(|w| w.stream.to_string())).collect();
+    let streams: Vec<String> = batch
+        .iter()
+        .flat_map(|p| p.writes.iter().map(|w| w.stream.to_string()))
+        .collect();
     let rows: Vec<(String, i64)> = sqlx::query_as(
         "SELECT stream_id, max(stream_version) FROM events \
          WHERE stream_id IN (SELECT value FROM json_each(?)) GROUP BY stream_id",
@@ -185,23 +221,37 @@ async fn load_heads(tx: &mut Transaction<'_, Sqlite>, batch: &[Prepared]) -> Res
     }
 
     for p in batch {
-        let Some(key) = &p.idempotency_key else { continue };
-        let stored: Option<(Vec<u8>, String)> =
-            sqlx::query_as("SELECT fingerprint, answer FROM idempotency_keys WHERE ledger_id = ? AND key = ?")
-                .bind(p.ledger.to_string())
-                .bind(key)
-                .fetch_optional(&mut **tx)
-                .await?;
+        let Some(key) = &p.idempotency_key else {
+            continue;
+        };
+        let stored: Option<(Vec<u8>, String)> = sqlx::query_as(
+            "SELECT fingerprint, answer FROM idempotency_keys WHERE ledger_id = ? AND key = ?",
+        )
+        .bind(p.ledger.to_string())
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
         if let Some((fingerprint, answer)) = stored {
-            let fingerprint = Hash::from_slice(&fingerprint).ok_or_else(|| corrupt(Position::ZERO, "fingerprint"))?;
-            let appended: Appended = serde_json::from_str(&answer).map_err(|e| corrupt(Position::ZERO, e))?;
-            heads.keys.insert((p.ledger, key.clone()), StoredAnswer { fingerprint, appended });
+            let fingerprint = Hash::from_slice(&fingerprint)
+                .ok_or_else(|| corrupt(Position::ZERO, "fingerprint"))?;
+            let appended: Appended =
+                serde_json::from_str(&answer).map_err(|e| corrupt(Position::ZERO, e))?;
+            heads.keys.insert(
+                (p.ledger, key.clone()),
+                StoredAnswer {
+                    fingerprint,
+                    appended,
+                },
+            );
         }
     }
     Ok(heads)
 }
 
-async fn insert_events(tx: &mut Transaction<'_, Sqlite>, rows: &[Row<'_>]) -> Result<(), StoreError> {
+async fn insert_events(
+    tx: &mut Transaction<'_, Sqlite>,
+    rows: &[Row<'_>],
+) -> Result<(), StoreError> {
     let mut insert = QueryBuilder::<Sqlite>::new(format!("INSERT INTO events ({COLUMNS}) "));
     insert.push_values(rows, |mut b, r| {
         b.push_bind(r.position.get())
@@ -222,25 +272,32 @@ async fn insert_events(tx: &mut Transaction<'_, Sqlite>, rows: &[Row<'_>]) -> Re
 }
 
 async fn insert_key(tx: &mut Transaction<'_, Sqlite>, key: &KeyRow<'_>) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO idempotency_keys (ledger_id, key, fingerprint, answer) VALUES (?, ?, ?, ?)")
-        .bind(key.ledger_id.to_string())
-        .bind(key.key)
-        .bind(key.fingerprint.as_bytes())
-        .bind(&key.answer)
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO idempotency_keys (ledger_id, key, fingerprint, answer) VALUES (?, ?, ?, ?)",
+    )
+    .bind(key.ledger_id.to_string())
+    .bind(key.key)
+    .bind(key.fingerprint.as_bytes())
+    .bind(&key.answer)
+    .execute(&mut **tx)
+    .await?;
     Ok(())
 }
 
 fn corrupt(position: Position, reason: impl std::fmt::Display) -> StoreError {
-    StoreError::Corrupt { position, reason: reason.to_string() }
+    StoreError::Corrupt {
+        position,
+        reason: reason.to_string(),
+    }
 }
 
 fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
     let position = Position::from_db(row.try_get("position")?);
-    let text = |column: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(column)?) };
+    let text =
+        |column: &str| -> Result<String, StoreError> { Ok(row.try_get::<String, _>(column)?) };
     let hash_of = |column: &str| -> Result<Hash, StoreError> {
-        Hash::from_slice(row.try_get(column)?).ok_or_else(|| corrupt(position, format!("{column} is not 32 bytes")))
+        Hash::from_slice(row.try_get(column)?)
+            .ok_or_else(|| corrupt(position, format!("{column} is not 32 bytes")))
     };
     let micros: i64 = row.try_get("recorded_at")?;
     Ok(RecordedEvent {
@@ -253,7 +310,8 @@ fn decode(row: &SqliteRow) -> Result<RecordedEvent, StoreError> {
         schema_version: row.try_get::<i64, _>("schema_version")? as u16,
         payload: text("payload")?,
         metadata: text("metadata")?,
-        recorded_at: DateTime::from_timestamp_micros(micros).ok_or_else(|| corrupt(position, "recorded_at"))?,
+        recorded_at: DateTime::from_timestamp_micros(micros)
+            .ok_or_else(|| corrupt(position, "recorded_at"))?,
         prev_hash: hash_of("prev_hash")?,
         hash: hash_of("hash")?,
     })

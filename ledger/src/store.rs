@@ -1,32 +1,27 @@
 //! The event store: one ordered, append-only log behind one interface, on PostgreSQL
 //! or SQLite.
 //!
-//! Appends go through a single committer task per process (group commit): callers
-//! hand over validated, encoded appends, and the committer takes everything that
-//! queued up while the previous transaction was committing into the next one. On
-//! PostgreSQL every committing transaction first takes one transaction-scoped
-//! advisory lock, so transactions commit in position order across all server
-//! processes and a reader never sees position P+1 before P (see `docs/adr/0001`).
+//! Callers validate and encode their appends in their own task, then hand them to
+//! the committer (see `committer.rs`), which commits whatever queued up together.
+//! Reads go straight to the backend; tails wake on the committed head.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use chrono::{DateTime, SubsecRound, Utc};
+use chrono::{DateTime, Utc};
 use futures::Stream;
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
 use crate::append::{AppendRequest, Appended, Prepared};
 use crate::chain::{ChainVerifier, Verification};
+use crate::committer::{self, Pending};
 use crate::error::{AppendError, StoreError};
 use crate::ids::{LedgerId, Position, StreamId};
 use crate::postgres::PgBackend;
 use crate::recorded::RecordedEvent;
 use crate::sqlite::SqliteBackend;
 
-/// Most events one committing transaction takes from the queue; a single larger
-/// append still goes in whole.
-const MAX_BATCH_EVENTS: usize = 4096;
 /// Appends waiting for the committer before callers wait to hand theirs over.
 const QUEUE_DEPTH: usize = 8192;
 /// How often a tail looks at the log even without a wake-up, in case a wake-up
@@ -44,10 +39,13 @@ pub struct StoreOptions {
 
 impl Default for StoreOptions {
     fn default() -> Self {
-        Self { max_connections: 16 }
+        Self {
+            max_connections: 16,
+        }
     }
 }
 
+/// The two storage engines behind one store.
 pub(crate) enum Backend {
     Postgres(PgBackend),
     Sqlite(SqliteBackend),
@@ -62,11 +60,9 @@ macro_rules! dispatch {
     };
 }
 
-type Reply = oneshot::Sender<Result<Appended, AppendError>>;
-
 struct Inner {
     backend: Arc<Backend>,
-    queue: mpsc::Sender<(Prepared, Reply)>,
+    queue: mpsc::Sender<Pending>,
     head: watch::Receiver<Position>,
     committer: std::sync::Mutex<Option<JoinHandle<()>>>,
     shutdown: watch::Sender<bool>,
@@ -114,11 +110,13 @@ impl Store {
         let head_tx = Arc::new(head_tx);
         let mut tasks = Vec::new();
         if let Backend::Postgres(pg) = &*backend {
-            tasks.push(AbortOnDrop(tokio::spawn(pg.clone().listen(head_tx.clone()))));
+            tasks.push(AbortOnDrop(tokio::spawn(
+                pg.clone().listen(head_tx.clone()),
+            )));
         }
         let (queue, rx) = mpsc::channel(QUEUE_DEPTH);
         let (shutdown, shutdown_rx) = watch::channel(false);
-        let committer = tokio::spawn(commit_loop(backend.clone(), rx, head_tx, shutdown_rx));
+        let committer = committer::spawn(backend.clone(), rx, head_tx, shutdown_rx);
         Ok(Store {
             inner: Arc::new(Inner {
                 backend,
@@ -153,7 +151,11 @@ impl Store {
     pub async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
         let prepared = Prepared::new(request)?;
         let (reply, answer) = oneshot::channel();
-        self.inner.queue.send((prepared, reply)).await.map_err(|_| StoreError::Closed)?;
+        self.inner
+            .queue
+            .send(Pending { prepared, reply })
+            .await
+            .map_err(|_| StoreError::Closed)?;
         answer.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -175,7 +177,11 @@ impl Store {
     ///
     /// # Errors
     /// On a database failure.
-    pub async fn read_all(&self, after: Position, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
+    pub async fn read_all(
+        &self,
+        after: Position,
+        limit: usize,
+    ) -> Result<Vec<RecordedEvent>, StoreError> {
         dispatch!(self.backend(), b => b.read_all(after, clamp(limit)).await)
     }
 
@@ -225,7 +231,10 @@ impl Store {
 
     /// The whole log after `after` as a stream, fetched page by page, so memory stays
     /// constant however long the log is.
-    pub fn stream_all(&self, after: Position) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static {
+    pub fn stream_all(
+        &self,
+        after: Position,
+    ) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static {
         let store = self.clone();
         paged(after, move |from| {
             let store = store.clone();
@@ -266,7 +275,11 @@ impl Store {
     /// Follows the log from `after`: every event exactly once, in position order,
     /// waking as soon as new events are committed.
     pub fn tail(&self, after: Position) -> Tail {
-        Tail { store: self.clone(), after, head: self.inner.head.clone() }
+        Tail {
+            store: self.clone(),
+            after,
+            head: self.inner.head.clone(),
+        }
     }
 
     /// Stops taking appends, lets the committer finish what was already handed to
@@ -290,7 +303,10 @@ fn clamp(limit: usize) -> i64 {
     limit.clamp(1, 10_000) as i64
 }
 
-fn paged<F, Fut>(after: Position, fetch: F) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static
+fn paged<F, Fut>(
+    after: Position,
+    fetch: F,
+) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static
 where
     F: Fn(Position) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send + 'static,
@@ -301,7 +317,9 @@ where
         async move {
             let Some(page) = page else { return Ok(None) };
             let events = page.await?;
-            let Some(last) = events.last() else { return Ok(None) };
+            let Some(last) = events.last() else {
+                return Ok(None);
+            };
             let next = (last.position, (events.len() as i64) < PAGE);
             Ok(Some((events, next)))
         }
@@ -349,92 +367,4 @@ impl Tail {
     pub fn position(&self) -> Position {
         self.after
     }
-}
-
-async fn commit_loop(
-    backend: Arc<Backend>,
-    mut queue: mpsc::Receiver<(Prepared, Reply)>,
-    head: Arc<watch::Sender<Position>>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let mut batch = Vec::new();
-    let mut replies = Vec::new();
-    loop {
-        let next = tokio::select! {
-            biased;
-            next = queue.recv() => next,
-            Ok(()) = shutdown.changed() => {
-                // Refuse new appends, but commit the ones already queued.
-                queue.close();
-                queue.recv().await
-            }
-        };
-        let Some((first, reply)) = next else { break };
-        let mut events = first.event_count;
-        batch.push(first);
-        replies.push(reply);
-        while events < MAX_BATCH_EVENTS {
-            match queue.try_recv() {
-                Ok((prepared, reply)) => {
-                    events += prepared.event_count;
-                    batch.push(prepared);
-                    replies.push(reply);
-                }
-                Err(_) => break,
-            }
-        }
-        let answers = commit_or_isolate(&backend, &batch).await;
-        let last = answers.iter().filter_map(|a| a.as_ref().ok()).map(|a| a.last_position).max();
-        if let Some(last) = last {
-            head.send_if_modified(|h| {
-                let moved = last > *h;
-                *h = (*h).max(last);
-                moved
-            });
-        }
-        for (reply, answer) in replies.drain(..).zip(answers) {
-            let _ = reply.send(answer);
-        }
-        batch.clear();
-    }
-}
-
-/// Commits a batch; if the database refuses it as a whole, commits its appends one
-/// by one so one bad append cannot fail the others.
-async fn commit_or_isolate(backend: &Backend, batch: &[Prepared]) -> Vec<Result<Appended, AppendError>> {
-    let now = Utc::now().trunc_subsecs(6);
-    match dispatch!(backend, b => b.commit(batch, now).await) {
-        Ok(answers) => answers,
-        Err(StoreError::Database(e)) if batch.len() > 1 && !is_connection_error(&e) => {
-            tracing::warn!(error = %e, size = batch.len(), "batch refused; committing its appends one by one");
-            let mut answers = Vec::with_capacity(batch.len());
-            for one in batch.chunks(1) {
-                let now = Utc::now().trunc_subsecs(6);
-                answers.push(match dispatch!(backend, b => b.commit(one, now).await) {
-                    Ok(mut a) => a.pop().expect("one answer per append"),
-                    Err(e) => Err(AppendError::Store(e)),
-                });
-            }
-            answers
-        }
-        Err(e) => {
-            tracing::error!(error = %e, size = batch.len(), "commit failed");
-            let unknown = matches!(e, StoreError::CommitUnknown(_));
-            let text = e.to_string();
-            batch
-                .iter()
-                .map(|_| {
-                    Err(AppendError::Store(if unknown {
-                        StoreError::CommitUnknown(text.clone())
-                    } else {
-                        StoreError::NotStored(text.clone())
-                    }))
-                })
-                .collect()
-        }
-    }
-}
-
-fn is_connection_error(e: &sqlx::Error) -> bool {
-    matches!(e, sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Tls(_))
 }

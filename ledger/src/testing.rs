@@ -40,23 +40,38 @@ impl TestDb {
     /// Under `CI=true` when PostgreSQL is not configured or not reachable.
     pub async fn postgres() -> Option<TestDb> {
         let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
-            assert!(!in_ci(), "CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests must run in CI");
+            assert!(
+                !in_ci(),
+                "CI=true but TEST_DATABASE_URL is not set: PostgreSQL tests must run in CI"
+            );
             eprintln!("SKIPPED: PostgreSQL test (set TEST_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres to run it)");
             return None;
         };
         let mut admin = match PgConnection::connect(&admin_url).await {
             Ok(c) => c,
             Err(e) => {
-                assert!(!in_ci(), "CI=true and PostgreSQL at TEST_DATABASE_URL is unreachable: {e}");
+                assert!(
+                    !in_ci(),
+                    "CI=true and PostgreSQL at TEST_DATABASE_URL is unreachable: {e}"
+                );
                 eprintln!("SKIPPED: PostgreSQL test, cannot connect to TEST_DATABASE_URL: {e}");
                 return None;
             }
         };
         let name = format!("ledger_test_{}", uuid::Uuid::new_v4().simple());
-        sqlx::raw_sql(&format!("CREATE DATABASE {name}")).execute(&mut admin).await.expect("create test database");
+        sqlx::raw_sql(&format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .await
+            .expect("create test database");
         let _ = admin.close().await;
         let url = replace_database(&admin_url, &name);
-        Some(TestDb { kind: Kind::Postgres, url, admin_url: Some(admin_url), name, _dir: None })
+        Some(TestDb {
+            kind: Kind::Postgres,
+            url,
+            admin_url: Some(admin_url),
+            name,
+            _dir: None,
+        })
     }
 
     /// A fresh SQLite file in its own temporary folder.
@@ -77,20 +92,30 @@ impl TestDb {
     /// # Panics
     /// When the store cannot be opened.
     pub async fn store(&self) -> Store {
-        Store::open(&self.url).await.expect("open the store on the test database")
+        Store::open(&self.url)
+            .await
+            .expect("open the store on the test database")
     }
 }
 
 impl Drop for TestDb {
     fn drop(&mut self) {
-        let Some(admin_url) = self.admin_url.clone() else { return };
+        let Some(admin_url) = self.admin_url.clone() else {
+            return;
+        };
         let name = std::mem::take(&mut self.name);
         // Drop may run inside a runtime; use a thread with its own.
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().ok()?;
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .ok()?;
             rt.block_on(async {
                 let mut admin = PgConnection::connect(&admin_url).await.ok()?;
-                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await.ok()
+                sqlx::raw_sql(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut admin)
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -99,7 +124,9 @@ impl Drop for TestDb {
 
 /// `postgres://user@host:port/db?x` with its database replaced by `name`.
 fn replace_database(url: &str, name: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(b, q)| (b, Some(q)));
     let scheme_end = base.find("://").map_or(0, |i| i + 3);
     let base = match base[scheme_end..].find('/') {
         Some(slash) => &base[..scheme_end + slash],
@@ -115,8 +142,17 @@ fn replace_database(url: &str, name: &str) -> String {
 mod tests {
     #[test]
     fn replaces_the_database_of_a_url() {
-        assert_eq!(super::replace_database("postgres://u@h:5432/postgres", "x"), "postgres://u@h:5432/x");
-        assert_eq!(super::replace_database("postgres://u@h", "x"), "postgres://u@h/x");
-        assert_eq!(super::replace_database("postgres://u@h/db?sslmode=disable", "x"), "postgres://u@h/x?sslmode=disable");
+        assert_eq!(
+            super::replace_database("postgres://u@h:5432/postgres", "x"),
+            "postgres://u@h:5432/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h", "x"),
+            "postgres://u@h/x"
+        );
+        assert_eq!(
+            super::replace_database("postgres://u@h/db?sslmode=disable", "x"),
+            "postgres://u@h/x?sslmode=disable"
+        );
     }
 }

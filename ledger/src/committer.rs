@@ -97,8 +97,17 @@ async fn run(
         batch.clear();
         // The callers just answered are often about to append again (a client
         // streaming writes); let them run before the next batch is formed, so it
-        // carries their appends instead of leaving them for the one after.
-        tokio::task::yield_now().await;
+        // carries their appends instead of leaving them for the one after. Stop as
+        // soon as a turn brings nothing new: a lone writer waits for no one.
+        let mut queued = queue.len();
+        for _ in 0..4 {
+            tokio::task::yield_now().await;
+            let now_queued = queue.len();
+            if now_queued == queued {
+                break;
+            }
+            queued = now_queued;
+        }
     }
 }
 

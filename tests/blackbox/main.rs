@@ -1,0 +1,6 @@
+//! Black-box tests: start the real `ledger` binary and check what it does from the
+//! outside. One test binary, a module per capability.
+
+mod helpers;
+mod log_durability;
+mod log_processes;

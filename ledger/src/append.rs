@@ -19,6 +19,8 @@ pub const MAX_EVENTS_PER_APPEND: usize = 500_000;
 pub const MAX_PAYLOAD_BYTES: usize = 64 * 1024;
 /// Longest idempotency key, in bytes.
 pub const MAX_IDEMPOTENCY_KEY_BYTES: usize = 255;
+/// Largest metadata (actor, device, causation, correlation, key) of an append, as JSON.
+pub const MAX_METADATA_BYTES: usize = 4 * 1024;
 
 /// The stream version an append expects to find.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -241,10 +243,14 @@ impl Prepared {
                 events,
             });
         }
+        let metadata_json = serde_json::to_string(&metadata).expect("metadata serializes");
+        if metadata_json.len() > MAX_METADATA_BYTES {
+            return invalid(format!("metadata has at most {MAX_METADATA_BYTES} bytes"));
+        }
         Ok(Prepared {
             ledger,
             writes: prepared_writes,
-            metadata: serde_json::to_string(&metadata).expect("metadata serializes"),
+            metadata: metadata_json,
             idempotency_key: metadata.idempotency_key,
             fingerprint: Hash(fingerprint.finalize().into()),
             opens_ledger,

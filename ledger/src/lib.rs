@@ -34,7 +34,7 @@ pub mod testing;
 
 pub use append::{
     AppendRequest, Appended, ExpectedVersion, StreamWrite, MAX_EVENTS_PER_APPEND,
-    MAX_IDEMPOTENCY_KEY_BYTES, MAX_PAYLOAD_BYTES,
+    MAX_IDEMPOTENCY_KEY_BYTES, MAX_METADATA_BYTES, MAX_PAYLOAD_BYTES,
 };
 pub use chain::{ChainVerifier, Hash, Verification};
 pub use error::{AppendError, DecodeError, MoneyError, ParseIdError, StoreError};

@@ -44,7 +44,10 @@ pub(crate) struct PgBackend {
 
 impl PgBackend {
     pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<Self, StoreError> {
-        let connect: PgConnectOptions = url.parse()?;
+        // Acknowledged means durable, whatever the server's default says.
+        let connect: PgConnectOptions = url
+            .parse::<PgConnectOptions>()?
+            .options([("synchronous_commit", "on")]);
         let pool = PgPoolOptions::new()
             .max_connections(options.max_connections.max(2))
             .acquire_timeout(Duration::from_secs(10))

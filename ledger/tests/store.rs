@@ -276,10 +276,11 @@ async fn idempotency_survives_a_restart(db: &TestDb) {
     let first = store.append(request.clone()).await.unwrap();
     store.close().await;
     drop(store);
-    assert!(matches!(
-        db.store().await.append(record(ledger, "1.00")).await,
-        Ok(_)
-    ));
+    db.store()
+        .await
+        .append(record(ledger, "1.00"))
+        .await
+        .unwrap();
 
     let reopened = db.store().await;
     let again = reopened.append(request).await.unwrap();

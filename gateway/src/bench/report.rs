@@ -1,6 +1,8 @@
 //! How benchmark figures are printed: a readable table, or with `--json` one JSON
 //! object per line and nothing else on stdout.
 
+use std::io::Write;
+
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -33,8 +35,11 @@ impl Report {
     }
 
     pub(crate) fn print(&self, figure: &Figure) {
+        // A closed stdout (`| head`) is not worth a panic: the figure is just not read.
+        let mut out = std::io::stdout().lock();
         if self.json {
-            println!(
+            let _ = writeln!(
+                out,
                 "{}",
                 serde_json::to_string(figure).expect("figures serialize")
             );
@@ -47,7 +52,8 @@ impl Report {
             (Some(name), Some(v)) => format!("   vs {name}: {v:.2}"),
             _ => String::new(),
         };
-        println!(
+        let _ = writeln!(
+            out,
             "{:<8} {:<9} {:<12} {:<14} {:>12.2}{baseline}",
             figure.bench, figure.backend, figure.case, figure.metric, figure.value
         );

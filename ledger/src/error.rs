@@ -80,6 +80,8 @@ pub enum StoreError {
     UnsupportedUrl(String),
     #[error("the append was not stored: {0}")]
     NotStored(String),
+    #[error("a projection name has 1 to 64 bytes, not {0:?}")]
+    BadProjectionName(String),
     #[error("the store is shut down")]
     Closed,
     #[error("the outcome of the commit is unknown (the connection failed while committing): {0}")]

@@ -10,6 +10,7 @@
 //! - [`event`]: the domain events, their schema versions and upcasters.
 //! - `recorded`: an event as stored, with its position, metadata and hashes.
 //! - `chain`: the per-ledger hash chain and its verifier.
+//! - `checkpoint`: saved projection state, per ledger, beside the projection's position.
 //! - `append`: what an append asks for and answers; checks that need no database.
 //! - `batch`: group commit's decisions (positions, versions, hashes), free of I/O.
 //! - `committer`: group commit, the tasks that turn queued appends into transactions.
@@ -20,6 +21,7 @@
 mod append;
 mod batch;
 mod chain;
+mod checkpoint;
 mod committer;
 mod error;
 pub mod event;
@@ -37,6 +39,7 @@ pub use append::{
     MAX_IDEMPOTENCY_KEY_BYTES, MAX_METADATA_BYTES, MAX_PAYLOAD_BYTES,
 };
 pub use chain::{ChainVerifier, Hash, Verification};
+pub use checkpoint::{Checkpoint, LedgerState};
 pub use error::{AppendError, DecodeError, MoneyError, ParseIdError, StoreError};
 pub use event::Event;
 pub use ids::{

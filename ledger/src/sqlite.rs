@@ -17,6 +17,7 @@ use sqlx::{QueryBuilder, Row as _, Sqlite, Transaction};
 use crate::append::{Appended, Prepared};
 use crate::batch::{plan, Heads, KeyRow, Row, StoredAnswer};
 use crate::chain::Hash;
+use crate::checkpoint::{Checkpoint, LedgerState};
 use crate::error::{AppendError, StoreError};
 use crate::ids::{EventId, LedgerId, Position, StreamId};
 use crate::recorded::RecordedEvent;
@@ -165,6 +166,81 @@ impl SqliteBackend {
         ids.iter()
             .map(|s| LedgerId::parse(s).map_err(|e| corrupt(Position::ZERO, e)))
             .collect()
+    }
+
+    pub(crate) async fn save_checkpoint(
+        &self,
+        projection: &str,
+        position: Position,
+        changed: &[LedgerState],
+    ) -> Result<(), StoreError> {
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        sqlx::query(
+            "INSERT INTO checkpoints (projection, position, saved_at) VALUES (?, ?, ?) \
+             ON CONFLICT (projection) DO UPDATE SET position = excluded.position, saved_at = excluded.saved_at",
+        )
+        .bind(projection)
+        .bind(position.get())
+        .bind(Utc::now().timestamp_micros())
+        .execute(&mut *tx)
+        .await?;
+        for state in changed {
+            sqlx::query(
+                "INSERT INTO checkpoint_states (projection, ledger_id, position, state) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (projection, ledger_id) DO UPDATE SET position = excluded.position, state = excluded.state",
+            )
+            .bind(projection)
+            .bind(state.ledger.to_string())
+            .bind(state.position.get())
+            .bind(&state.state)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn load_checkpoint(
+        &self,
+        projection: &str,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        let Some(position) =
+            sqlx::query_scalar::<_, i64>("SELECT position FROM checkpoints WHERE projection = ?")
+                .bind(projection)
+                .fetch_optional(&self.readers)
+                .await?
+        else {
+            return Ok(None);
+        };
+        let rows: Vec<(String, i64, String)> = sqlx::query_as(
+            "SELECT ledger_id, position, state FROM checkpoint_states WHERE projection = ?",
+        )
+        .bind(projection)
+        .fetch_all(&self.readers)
+        .await?;
+        let states = rows
+            .into_iter()
+            .map(|(ledger, p, state)| {
+                let ledger = LedgerId::parse(&ledger).map_err(|e| corrupt(Position::ZERO, e))?;
+                Ok(LedgerState {
+                    ledger,
+                    position: Position::from_db(p),
+                    state,
+                })
+            })
+            .collect::<Result<_, StoreError>>()?;
+        Ok(Some(Checkpoint {
+            position: Position::from_db(position),
+            states,
+        }))
+    }
+
+    pub(crate) async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM checkpoints WHERE projection = ?")
+            .bind(projection)
+            .execute(&self.writer)
+            .await?;
+        Ok(())
     }
 
     #[cfg(feature = "testing")]

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::append::{AppendRequest, Appended, Prepared};
 use crate::chain::{ChainVerifier, Verification};
+use crate::checkpoint::{Checkpoint, LedgerState, MAX_PROJECTION_NAME};
 use crate::committer::{self, Pending};
 use crate::error::{AppendError, StoreError};
 use crate::ids::{LedgerId, Position, StreamId};
@@ -256,6 +257,42 @@ impl Store {
         })
     }
 
+    /// Saves a projection's position and the states of the ledgers that changed since
+    /// its last checkpoint, atomically.
+    ///
+    /// # Errors
+    /// On a database failure, or a projection name that is empty or too long.
+    pub async fn save_checkpoint(
+        &self,
+        projection: &str,
+        position: Position,
+        changed: &[LedgerState],
+    ) -> Result<(), StoreError> {
+        check_projection_name(projection)?;
+        dispatch!(self.backend(), b => b.save_checkpoint(projection, position, changed).await)
+    }
+
+    /// A projection's last checkpoint, if it saved one.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn load_checkpoint(
+        &self,
+        projection: &str,
+    ) -> Result<Option<Checkpoint>, StoreError> {
+        check_projection_name(projection)?;
+        dispatch!(self.backend(), b => b.load_checkpoint(projection).await)
+    }
+
+    /// Forgets a projection's checkpoint, so it rebuilds from the start of the log.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
+        check_projection_name(projection)?;
+        dispatch!(self.backend(), b => b.delete_checkpoint(projection).await)
+    }
+
     /// Walks a ledger's hash chain and reports the first event that does not match.
     ///
     /// # Errors
@@ -297,6 +334,15 @@ impl Store {
     pub async fn execute_raw(&self, sql: &str) -> Result<(), StoreError> {
         dispatch!(self.backend(), b => b.execute_raw(sql).await)
     }
+}
+
+fn check_projection_name(name: &str) -> Result<(), StoreError> {
+    if name.is_empty() || name.len() > MAX_PROJECTION_NAME {
+        return Err(StoreError::BadProjectionName(
+            name.chars().take(MAX_PROJECTION_NAME).collect(),
+        ));
+    }
+    Ok(())
 }
 
 fn clamp(limit: usize) -> i64 {

@@ -8,8 +8,8 @@ use futures::TryStreamExt;
 use ledger::event::{ExpenseAmended, ExpenseRecorded, LedgerOpened, MemberGranted, Role};
 use ledger::testing::{Kind, TestDb};
 use ledger::{
-    Amount, AppendError, AppendRequest, Currency, Event, ExpectedVersion, ExpenseId, LedgerId,
-    Position, Store, StreamId, UserId,
+    Amount, AppendError, AppendRequest, Checkpoint, Currency, Event, ExpectedVersion, ExpenseId,
+    LedgerId, LedgerState, Metadata, Position, Store, StreamId, UserId,
 };
 
 /// Runs each listed test once per backend: `postgres::name` and `sqlite::name`.
@@ -54,6 +54,7 @@ conformance!(
     streaming_the_log_pages_through_everything,
     a_tail_wakes_on_new_appends,
     two_stores_on_one_database_agree,
+    checkpoints_save_and_load_atomically,
 );
 
 fn eur() -> Currency {
@@ -339,6 +340,15 @@ async fn a_rejected_append_writes_nothing(db: &TestDb) {
     let long_key = record(ledger, "1.00").idempotency_key("k".repeat(10_000));
     assert!(matches!(
         store.append(long_key).await,
+        Err(AppendError::Invalid(_))
+    ));
+    let device = Metadata {
+        device_id: Some("d".repeat(100_000)),
+        ..Metadata::default()
+    };
+    let hostile_metadata = record(ledger, "1.00").metadata(device);
+    assert!(matches!(
+        store.append(hostile_metadata).await,
         Err(AppendError::Invalid(_))
     ));
     let mut big = expense("1.00");
@@ -724,4 +734,82 @@ async fn two_stores_on_one_database_agree(db: &TestDb) {
     assert_eq!(all.len(), 1 + 1 + 1 + 1 + 1 + 200);
     assert!(a.verify(ledger).await.unwrap().ok);
     assert!(b.verify(other).await.unwrap().ok);
+}
+
+async fn checkpoints_save_and_load_atomically(db: &TestDb) {
+    let store = db.store().await;
+    assert_eq!(store.load_checkpoint("budgets").await.unwrap(), None);
+    let (a, b) = (LedgerId::new(), LedgerId::new());
+    let state = |ledger, p: i64, s: &str| LedgerState {
+        ledger,
+        position: Position::new(p).unwrap(),
+        state: s.into(),
+    };
+
+    store
+        .save_checkpoint(
+            "budgets",
+            Position::new(10).unwrap(),
+            &[state(a, 9, "a@9"), state(b, 10, "b@10")],
+        )
+        .await
+        .unwrap();
+    // Later, only `a` changed: `b` keeps its older state.
+    store
+        .save_checkpoint(
+            "budgets",
+            Position::new(25).unwrap(),
+            &[state(a, 25, "a@25")],
+        )
+        .await
+        .unwrap();
+    store
+        .save_checkpoint(
+            "analytics",
+            Position::new(3).unwrap(),
+            &[state(b, 3, "other")],
+        )
+        .await
+        .unwrap();
+
+    let mut saved = store.load_checkpoint("budgets").await.unwrap().unwrap();
+    saved.states.sort_by_key(|s| s.position);
+    assert_eq!(
+        saved,
+        Checkpoint {
+            position: Position::new(25).unwrap(),
+            states: vec![state(b, 10, "b@10"), state(a, 25, "a@25")]
+        }
+    );
+
+    // Survives reopening; names are checked; deleting forgets the state too.
+    store.close().await;
+    let reopened = db.store().await;
+    assert_eq!(
+        reopened
+            .load_checkpoint("budgets")
+            .await
+            .unwrap()
+            .unwrap()
+            .position
+            .get(),
+        25
+    );
+    assert!(reopened
+        .save_checkpoint("", Position::ZERO, &[])
+        .await
+        .is_err());
+    assert!(reopened.load_checkpoint(&"x".repeat(65)).await.is_err());
+    reopened.delete_checkpoint("budgets").await.unwrap();
+    assert_eq!(reopened.load_checkpoint("budgets").await.unwrap(), None);
+    assert_eq!(
+        reopened
+            .load_checkpoint("analytics")
+            .await
+            .unwrap()
+            .unwrap()
+            .states
+            .len(),
+        1
+    );
 }

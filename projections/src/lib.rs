@@ -1,1 +1,47 @@
-//! Read models folded from the log; see issue 3.
+//! # projections: read models folded from the log
+//!
+//! Pure folds, free of I/O: each [`RecordedEvent`](ledger::RecordedEvent) goes into
+//! [`Projections::apply`], which updates every read model of its ledger and returns
+//! the [`Delta`]s to push to subscribers. Checkpoints, tailing and sockets wrap this
+//! from outside.
+//!
+//! # Layout
+//!
+//! - `projections`: [`Projections`], every ledger's read models and `apply`.
+//! - `ledger_projection`: [`LedgerProjection`], one ledger's models and the fold of
+//!   each event type into them.
+//! - `delta`: [`Delta`] and [`Change`], what one event changed, ready for the wire.
+//! - `expenses`: [`Expenses`], the current state of every expense.
+//! - `budgets`: [`Budgets`], definitions, spending per period and [`BudgetStatus`].
+//! - `analytics`: [`Analytics`], totals by day, month, category and merchant.
+//! - `alerts`: [`Alerts`], the alert history, and [`alerts_to_raise`], the policy.
+//! - `members`: [`Members`], who may do what in a ledger.
+//! - `period`: budget periods (month, ISO week, year) of a date.
+//! - `money`: [`Money`], sums at the ledger currency's precision.
+//! - `tally`: sums that count their contributors, so empty entries disappear.
+//! - `error`: [`ProjectionError`], an event that could not be folded.
+
+mod alerts;
+mod analytics;
+mod budgets;
+mod delta;
+mod error;
+mod expenses;
+mod ledger_projection;
+mod members;
+mod money;
+mod period;
+mod projections;
+mod tally;
+
+pub use alerts::{alerts_to_raise, severity, Alert, AlertKey, Alerts, PendingAlert};
+pub use analytics::{Analytics, AnalyticsChange, AnalyticsSnapshot, MerchantTotal, TOP_MERCHANTS};
+pub use budgets::{utilization, BudgetDefinition, BudgetState, BudgetStatus, Budgets};
+pub use delta::{Change, Delta, Topic};
+pub use error::ProjectionError;
+pub use expenses::{Expense, Expenses};
+pub use ledger_projection::LedgerProjection;
+pub use members::Members;
+pub use money::Money;
+pub use period::{month_key, parse_period_label, period_end, period_label, period_start};
+pub use projections::{Applied, Projections};

@@ -5,6 +5,7 @@
 //! from the older shape, so every event ever written still loads.
 
 use chrono::{DateTime, NaiveDate, Utc};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 
@@ -290,7 +291,6 @@ impl Event {
             schema_version,
             reason,
         };
-        let mut value: Value = serde_json::from_str(payload).map_err(|e| fail(e.to_string()))?;
         let current =
             Self::current_version(event_type).ok_or_else(|| fail("unknown event type".into()))?;
         if schema_version == 0 || schema_version > current {
@@ -298,29 +298,15 @@ impl Event {
                 "unsupported schema version (this build reads 1..={current})"
             )));
         }
+        if schema_version == current {
+            // The common case, read straight from the text: no intermediate tree.
+            return typed(event_type, payload).map_err(fail);
+        }
+        let mut value: Value = serde_json::from_str(payload).map_err(|e| fail(e.to_string()))?;
         for from in schema_version..current {
             value = upcast(event_type, from, value).map_err(fail)?;
         }
-        fn parse<T: serde::de::DeserializeOwned>(v: Value) -> Result<T, String> {
-            serde_json::from_value(v).map_err(|e| e.to_string())
-        }
-        let event = match event_type {
-            "LedgerOpened" => parse(value).map(Event::LedgerOpened),
-            "MemberGranted" => parse(value).map(Event::MemberGranted),
-            "MemberRevoked" => parse(value).map(Event::MemberRevoked),
-            "ExpenseRecorded" => parse(value).map(Event::ExpenseRecorded),
-            "ExpenseAmended" => parse(value).map(Event::ExpenseAmended),
-            "ExpenseDeleted" => parse(value).map(Event::ExpenseDeleted),
-            "BudgetSet" => parse(value).map(Event::BudgetSet),
-            "BudgetRemoved" => parse(value).map(Event::BudgetRemoved),
-            "BudgetAlertRaised" => parse(value).map(Event::BudgetAlertRaised),
-            "AlertSnoozed" => parse(value).map(Event::AlertSnoozed),
-            "ImportStarted" => parse(value).map(Event::ImportStarted),
-            "ImportCompleted" => parse(value).map(Event::ImportCompleted),
-            "ImportCancelled" => parse(value).map(Event::ImportCancelled),
-            _ => Err("unknown event type".into()),
-        };
-        event.map_err(fail)
+        typed(event_type, value).map_err(fail)
     }
 
     fn current_version(event_type: &str) -> Option<u16> {
@@ -331,6 +317,43 @@ impl Event {
             | "AlertSnoozed" | "ImportStarted" | "ImportCompleted" | "ImportCancelled" => Some(1),
             _ => None,
         }
+    }
+}
+
+/// Where a payload is read from: its stored text, or a tree an upcaster rewrote.
+trait Source {
+    fn parse<T: DeserializeOwned>(self) -> Result<T, String>;
+}
+
+impl Source for &str {
+    fn parse<T: DeserializeOwned>(self) -> Result<T, String> {
+        serde_json::from_str(self).map_err(|e| e.to_string())
+    }
+}
+
+impl Source for Value {
+    fn parse<T: DeserializeOwned>(self) -> Result<T, String> {
+        serde_json::from_value(self).map_err(|e| e.to_string())
+    }
+}
+
+/// Reads a payload of the current version of `event_type`.
+fn typed(event_type: &str, payload: impl Source) -> Result<Event, String> {
+    match event_type {
+        "LedgerOpened" => payload.parse().map(Event::LedgerOpened),
+        "MemberGranted" => payload.parse().map(Event::MemberGranted),
+        "MemberRevoked" => payload.parse().map(Event::MemberRevoked),
+        "ExpenseRecorded" => payload.parse().map(Event::ExpenseRecorded),
+        "ExpenseAmended" => payload.parse().map(Event::ExpenseAmended),
+        "ExpenseDeleted" => payload.parse().map(Event::ExpenseDeleted),
+        "BudgetSet" => payload.parse().map(Event::BudgetSet),
+        "BudgetRemoved" => payload.parse().map(Event::BudgetRemoved),
+        "BudgetAlertRaised" => payload.parse().map(Event::BudgetAlertRaised),
+        "AlertSnoozed" => payload.parse().map(Event::AlertSnoozed),
+        "ImportStarted" => payload.parse().map(Event::ImportStarted),
+        "ImportCompleted" => payload.parse().map(Event::ImportCompleted),
+        "ImportCancelled" => payload.parse().map(Event::ImportCancelled),
+        _ => Err("unknown event type".into()),
     }
 }
 

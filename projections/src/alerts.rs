@@ -141,6 +141,17 @@ impl Alerts {
         self.raised.contains(key)
     }
 
+    /// The keys of every alert recorded, in key order (for snapshots).
+    pub(crate) fn raised(&self) -> impl Iterator<Item = &AlertKey> {
+        self.raised.iter()
+    }
+
+    /// The history as a snapshot restores it: `history` oldest first, `raised` the
+    /// keys of the alerts already raised (the caller checks they agree).
+    pub(crate) fn restored(history: Vec<Alert>, raised: BTreeSet<AlertKey>) -> Alerts {
+        Alerts { history, raised }
+    }
+
     pub(crate) fn record(&mut self, alert: Alert) {
         self.raised.insert(AlertKey {
             budget_id: alert.budget_id,

@@ -35,3 +35,12 @@ impl ProjectionError {
         }
     }
 }
+
+/// Why running the projections against the store failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Store(#[from] ledger::StoreError),
+    #[error(transparent)]
+    Projection(#[from] ProjectionError),
+}

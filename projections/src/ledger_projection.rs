@@ -69,6 +69,36 @@ impl LedgerProjection {
         }
     }
 
+    /// A ledger put back together from a snapshot's parts (see `snapshot`), which
+    /// has already rebuilt `budgets`' spending and `analytics` from `expenses`.
+    // One argument per field: bundling them in a struct would only repeat the fields.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn restored(
+        ledger_id: LedgerId,
+        name: String,
+        currency: Currency,
+        timezone: String,
+        position: Position,
+        members: Members,
+        expenses: Expenses,
+        budgets: Budgets,
+        analytics: Analytics,
+        alerts: Alerts,
+    ) -> Self {
+        LedgerProjection {
+            ledger_id,
+            name,
+            currency,
+            timezone,
+            position,
+            members,
+            expenses,
+            budgets,
+            analytics,
+            alerts,
+        }
+    }
+
     pub fn ledger_id(&self) -> LedgerId {
         self.ledger_id
     }

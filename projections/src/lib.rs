@@ -19,11 +19,18 @@
 //! - `period`: budget periods (month, ISO week, year) of a date.
 //! - `money`: [`Money`], sums at the ledger currency's precision.
 //! - `tally`: sums that count their contributors, so empty entries disappear.
-//! - `error`: [`ProjectionError`], an event that could not be folded.
+//! - `snapshot`: [`LedgerSnapshot`], one ledger's read models as saved in a checkpoint.
+//! - `error`: [`ProjectionError`], an event that could not be folded; [`RunError`].
+//!
+//! Around the folds, with I/O:
+//! - `checkpoint`: saving the ledgers that changed, and resuming from the last save.
+//! - `rebuild`: folding the log from the start, and one ledger as of a position or time.
+//! - `runner`: the live read models: follow the log, publish deltas, raise alerts.
 
 mod alerts;
 mod analytics;
 mod budgets;
+mod checkpoint;
 mod delta;
 mod error;
 mod expenses;
@@ -32,16 +39,23 @@ mod members;
 mod money;
 mod period;
 mod projections;
+mod rebuild;
+mod runner;
+mod snapshot;
 mod tally;
 
 pub use alerts::{alerts_to_raise, severity, Alert, AlertKey, Alerts, PendingAlert};
 pub use analytics::{Analytics, AnalyticsChange, AnalyticsSnapshot, MerchantTotal, TOP_MERCHANTS};
 pub use budgets::{utilization, BudgetDefinition, BudgetState, BudgetStatus, Budgets};
+pub use checkpoint::{load as load_checkpoint, save as save_checkpoint, CHECKPOINT};
 pub use delta::{Change, Delta, Topic};
-pub use error::ProjectionError;
+pub use error::{ProjectionError, RunError};
 pub use expenses::{Expense, Expenses};
 pub use ledger_projection::LedgerProjection;
 pub use members::Members;
 pub use money::Money;
 pub use period::{month_key, parse_period_label, period_end, period_label, period_start};
 pub use projections::{Applied, Projections};
+pub use rebuild::{ledger_at_position, ledger_at_time, rebuild, Progress};
+pub use runner::{start, DeltaBatch, Live, LiveOptions, LiveStatus};
+pub use snapshot::{LedgerSnapshot, SnapshotError};

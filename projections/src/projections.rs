@@ -1,6 +1,6 @@
 //! Every ledger's read models, folded from the one global log.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use ledger::event::{Event, Role};
 use ledger::{LedgerId, Position, RecordedEvent, UserId};
@@ -15,6 +15,10 @@ use crate::ledger_projection::{EventContext, LedgerProjection};
 pub struct Projections {
     position: Position,
     ledgers: BTreeMap<LedgerId, LedgerProjection>,
+    /// Ledgers whose state an event changed since the last [`Projections::take_changed`],
+    /// so a checkpoint saves only those. Part of equality on purpose: two states are
+    /// only interchangeable if they would also save the same ledgers next.
+    changed: BTreeSet<LedgerId>,
 }
 
 /// What folding one event produced.
@@ -32,6 +36,34 @@ pub struct Applied {
 impl Projections {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Every ledger restored at `position`, with nothing marked changed: what was
+    /// restored is what the checkpoint already holds (see `snapshot`).
+    pub(crate) fn restored(
+        position: Position,
+        ledgers: BTreeMap<LedgerId, LedgerProjection>,
+    ) -> Self {
+        Projections {
+            position,
+            ledgers,
+            changed: BTreeSet::new(),
+        }
+    }
+
+    /// The ids of the ledgers whose state changed since the last call, in id order,
+    /// and forgets them: the ledgers an incremental checkpoint has to save again.
+    ///
+    /// A ledger counts as changed when an event of it was folded in, `LedgerOpened`
+    /// included. Events that only move [`Projections::position`] (imports), events
+    /// already folded, and events that failed to fold change no ledger.
+    pub fn take_changed(&mut self) -> Vec<LedgerId> {
+        std::mem::take(&mut self.changed).into_iter().collect()
+    }
+
+    /// Marks ledgers changed again, for a checkpoint that could not be written.
+    pub fn mark_changed(&mut self, ledgers: impl IntoIterator<Item = LedgerId>) {
+        self.changed.extend(ledgers);
     }
 
     /// The last event folded in: the read models reflect every event up to here.
@@ -99,6 +131,7 @@ impl Projections {
                 }
                 let ledger = LedgerProjection::opened(ledger_id, opened, position);
                 self.ledgers.insert(ledger_id, ledger);
+                self.changed.insert(ledger_id);
                 Default::default()
             }
             other => {
@@ -121,7 +154,9 @@ impl Projections {
                     .ledgers
                     .get_mut(&ledger_id)
                     .ok_or_else(|| inconsistent(format!("ledger {ledger_id} was never opened")))?;
-                ledger.fold(other, &context).map_err(inconsistent)?
+                let folded = ledger.fold(other, &context).map_err(inconsistent)?;
+                self.changed.insert(ledger_id);
+                folded
             }
         };
         self.position = position;

@@ -2,6 +2,7 @@
 //! the same run, because the machines they run on are shared and noisy.
 
 mod append;
+mod rebuild;
 mod report;
 
 use std::time::{Duration, Instant};
@@ -22,6 +23,9 @@ enum Which {
     /// Durable appends per second at 1, 16 and 64 concurrent writers, beside plain
     /// single-row INSERTs into an equivalent table.
     Append(append::AppendArgs),
+    /// Rebuild every read model from a log of 1,000,000 realistic events, beside
+    /// reading the same rows plainly; and the fold alone, in memory.
+    Rebuild(rebuild::RebuildArgs),
 }
 
 /// Options every benchmark takes.
@@ -62,6 +66,7 @@ impl BackendChoice {
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Which::Append(a) => append::run(a).await,
+        Which::Rebuild(a) => rebuild::run(a).await,
     }
 }
 

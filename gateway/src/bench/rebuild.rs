@@ -1,0 +1,334 @@
+//! `ledger bench rebuild`: rebuild every read model from a log of realistic events on
+//! PostgreSQL, beside reading the same rows with a plain streaming SELECT and
+//! discarding them; and the fold alone, in memory, beside decoding alone.
+
+use std::collections::HashSet;
+use std::time::Instant;
+
+use anyhow::Context;
+use chrono::{Days, NaiveDate};
+use futures::TryStreamExt;
+use ledger::event::{
+    BudgetPeriod, BudgetSet, ExpenseAmended, ExpenseDeleted, ExpenseRecorded, LedgerOpened,
+    MemberGranted, Role,
+};
+use ledger::{
+    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId,
+    Position, Store, StoreOptions, StreamId, UserId,
+};
+use rust_decimal::Decimal;
+use sqlx::postgres::PgPoolOptions;
+
+use super::{Common, Figure, Report, ScratchPostgres};
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct RebuildArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Events in the generated log.
+    #[arg(long, default_value_t = 1_000_000)]
+    events: usize,
+    /// Ledgers the events are spread over.
+    #[arg(long, default_value_t = 50)]
+    ledgers: usize,
+}
+
+pub(crate) async fn run(args: RebuildArgs) -> anyhow::Result<()> {
+    let report = Report::new(args.common.json);
+    let scratch = ScratchPostgres::create(&args.common.postgres_url).await?;
+    let result = measure(&scratch.url, &args, &report).await;
+    scratch.drop_now().await?;
+    result
+}
+
+async fn measure(url: &str, args: &RebuildArgs, report: &Report) -> anyhow::Result<()> {
+    let store = Store::open_with(url, StoreOptions { max_connections: 8 })
+        .await
+        .context("opening the store")?;
+    let started = Instant::now();
+    let written = generate(&store, args.events, args.ledgers.max(1), report).await?;
+    report.note(&format!(
+        "rebuild: wrote {written} events in {:.1?}",
+        started.elapsed()
+    ));
+    let case = format!("events={written}");
+
+    // Baseline: the same rows, every column, streamed from one SELECT and dropped.
+    let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
+    let started = Instant::now();
+    let mut rows = sqlx::query(
+        "SELECT position, ledger_id, stream_id, stream_version, event_id, event_type, schema_version, \
+         payload, metadata, recorded_at, prev_hash, hash FROM events ORDER BY position",
+    )
+    .fetch(&pool);
+    let mut read = 0usize;
+    while rows.try_next().await?.is_some() {
+        read += 1;
+    }
+    drop(rows);
+    let baseline = started.elapsed().as_secs_f64();
+    report.note(&format!(
+        "rebuild: plain read of {read} rows in {baseline:.2} s"
+    ));
+
+    let started = Instant::now();
+    let rebuilt = projections::rebuild(&store, |_| {}).await?;
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        rebuilt.position().get() as usize == written,
+        "the rebuild stopped early"
+    );
+    report.print(&Figure {
+        bench: "rebuild",
+        backend: "postgres".into(),
+        case: case.clone(),
+        metric: "seconds",
+        value: seconds,
+        baseline: Some("plain streaming SELECT of the same rows".into()),
+        baseline_value: Some(baseline),
+    });
+
+    // The fold alone: events already in memory, decoded as part of folding.
+    let events: Vec<_> = store.stream_all(Position::ZERO).try_collect().await?;
+    let started = Instant::now();
+    for event in &events {
+        std::hint::black_box(event.event()?);
+    }
+    let decode = events.len() as f64 / started.elapsed().as_secs_f64();
+    let mut folded = projections::Projections::new();
+    let started = Instant::now();
+    for event in &events {
+        folded.apply(event)?;
+    }
+    let fold = events.len() as f64 / started.elapsed().as_secs_f64();
+    report.print(&Figure {
+        bench: "rebuild",
+        backend: "memory".into(),
+        case,
+        metric: "events_per_s",
+        value: fold,
+        baseline: Some("decoding the payloads alone".into()),
+        baseline_value: Some(decode),
+    });
+    Ok(())
+}
+
+/// A small deterministic generator (xorshift), so every run folds the same log.
+struct Random(u64);
+
+impl Random {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+}
+
+const CATEGORIES: [&str; 8] = [
+    "groceries",
+    "rent",
+    "transport",
+    "dining",
+    "utilities",
+    "health",
+    "fun",
+    "travel",
+];
+const MERCHANTS: [&str; 12] = [
+    "Corner Market",
+    "City Transit",
+    "Pharmacy Plus",
+    "Trattoria Roma",
+    "Power & Light",
+    "Cinema Paradiso",
+    "Bakery Sun",
+    "Rail Europe",
+    "Book Nook",
+    "Hardware Haus",
+    "Coffee Lab",
+    "Airline Blue",
+];
+
+/// One ledger being generated: its currency and which expenses are live.
+struct LedgerPlan {
+    id: LedgerId,
+    live: Vec<ExpenseId>,
+    budgets: Vec<BudgetId>,
+}
+
+/// Writes about `total` events of households recording, correcting and deleting
+/// expenses and adjusting budgets, in large multi-stream appends.
+async fn generate(
+    store: &Store,
+    total: usize,
+    ledgers: usize,
+    report: &Report,
+) -> anyhow::Result<usize> {
+    let currency = Currency::parse("EUR")?;
+    let mut random = Random(0x9e37_79b9_7f4a_7c15);
+    let start = NaiveDate::from_ymd_opt(2025, 1, 1).context("a date")?;
+    let mut plans = Vec::new();
+    let mut written = 0;
+    for _ in 0..ledgers {
+        let id = LedgerId::new();
+        let owner = UserId::new();
+        let opened = Event::LedgerOpened(LedgerOpened {
+            ledger_id: id,
+            name: "Household".into(),
+            currency,
+            timezone: "Europe/Berlin".into(),
+            owner,
+        });
+        let member = Event::MemberGranted(MemberGranted {
+            user_id: UserId::new(),
+            role: Role::Member,
+        });
+        let mut budgets = Vec::new();
+        let mut request = AppendRequest::new(
+            id,
+            StreamId::ledger(id),
+            ExpectedVersion::NoStream,
+            vec![opened, member],
+        );
+        for (i, category) in [Some("groceries"), Some("dining"), Some("transport"), None]
+            .into_iter()
+            .enumerate()
+        {
+            let budget_id = BudgetId::new();
+            budgets.push(budget_id);
+            let set = Event::BudgetSet(BudgetSet {
+                budget_id,
+                category: category.map(str::to_owned),
+                amount: Amount::parse(["400", "250", "120", "30000"][i], currency)?,
+                period: if category.is_some() {
+                    BudgetPeriod::Monthly
+                } else {
+                    BudgetPeriod::Yearly
+                },
+                thresholds: vec![80, 100],
+            });
+            request = request.and(
+                StreamId::budget(budget_id),
+                ExpectedVersion::NoStream,
+                vec![set],
+            );
+        }
+        written += store.append(request).await?.positions().count();
+        plans.push(LedgerPlan {
+            id,
+            live: Vec::new(),
+            budgets,
+        });
+    }
+
+    let mut next_note = 100_000;
+    while written < total {
+        let plan = &mut plans[random.below(ledgers)];
+        let mut touched = HashSet::new();
+        let mut request: Option<AppendRequest> = None;
+        let size = 2000.min(total - written);
+        let mut events = 0;
+        while events < size {
+            let (stream, event) = next_event(&mut random, plan, start, currency)?;
+            if !touched.insert(stream) {
+                continue;
+            }
+            request = Some(match request {
+                None => AppendRequest::new(plan.id, stream, ExpectedVersion::Any, vec![event]),
+                Some(r) => r.and(stream, ExpectedVersion::Any, vec![event]),
+            });
+            events += 1;
+        }
+        if let Some(request) = request {
+            written += store.append(request).await?.positions().count();
+        }
+        if written >= next_note {
+            report.note(&format!("rebuild: generated {written} of {total} events"));
+            next_note += 100_000;
+        }
+    }
+    Ok(written)
+}
+
+fn next_event(
+    random: &mut Random,
+    plan: &mut LedgerPlan,
+    start: NaiveDate,
+    currency: Currency,
+) -> anyhow::Result<(StreamId, Event)> {
+    let roll = random.below(100);
+    if roll < 8 && !plan.live.is_empty() {
+        let expense_id = plan.live[random.below(plan.live.len())];
+        let amend = ExpenseAmended {
+            expense_id,
+            amount: Some(amount(random, currency)?),
+            category: random
+                .chance(30)
+                .then(|| CATEGORIES[random.below(CATEGORIES.len())].to_owned()),
+            ..ExpenseAmended::default()
+        };
+        return Ok((StreamId::expense(expense_id), Event::ExpenseAmended(amend)));
+    }
+    if roll < 12 && !plan.live.is_empty() {
+        let expense_id = plan.live.swap_remove(random.below(plan.live.len()));
+        return Ok((
+            StreamId::expense(expense_id),
+            Event::ExpenseDeleted(ExpenseDeleted { expense_id }),
+        ));
+    }
+    if roll < 13 {
+        let budget_id = plan.budgets[random.below(plan.budgets.len())];
+        let set = BudgetSet {
+            budget_id,
+            category: Some(CATEGORIES[random.below(3)].to_owned()),
+            amount: Amount::parse(&format!("{}", 100 + random.below(900)), currency)?,
+            period: [
+                BudgetPeriod::Weekly,
+                BudgetPeriod::Monthly,
+                BudgetPeriod::Yearly,
+            ][random.below(3)],
+            thresholds: vec![50, 80, 100],
+        };
+        return Ok((StreamId::budget(budget_id), Event::BudgetSet(set)));
+    }
+    let expense_id = ExpenseId::new();
+    plan.live.push(expense_id);
+    let recorded = ExpenseRecorded {
+        expense_id,
+        amount: amount(random, currency)?,
+        occurred_on: start + Days::new(random.below(700) as u64),
+        category: CATEGORIES[random.below(CATEGORIES.len())].to_owned(),
+        merchant: Some(MERCHANTS[random.below(MERCHANTS.len())].to_owned()),
+        description: random
+            .chance(40)
+            .then(|| "weekly shop with the kids".to_owned()),
+        tags: if random.chance(20) {
+            vec!["family".into()]
+        } else {
+            vec![]
+        },
+        original_amount: None,
+        original_currency: None,
+        import_id: None,
+    };
+    Ok((
+        StreamId::expense(expense_id),
+        Event::ExpenseRecorded(recorded),
+    ))
+}
+
+/// Mostly everyday amounts, now and then a refund.
+fn amount(random: &mut Random, currency: Currency) -> anyhow::Result<Amount> {
+    let cents = 100 + random.below(19_900) as i64;
+    let cents = if random.chance(3) { -cents } else { cents };
+    Ok(Amount::from_decimal(Decimal::new(cents, 2), currency)?)
+}

@@ -1,0 +1,258 @@
+//! The live read models: resume from the checkpoint, follow the log, fold each event,
+//! publish its deltas, let the alert policy append its alerts, checkpoint as it goes.
+
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
+
+use ledger::{
+    AppendRequest, Event, ExpectedVersion, Metadata, Position, RecordedEvent, Store, StreamId,
+};
+use serde::Serialize;
+use tokio::sync::{broadcast, watch};
+use tokio::task::JoinHandle;
+
+use crate::alerts::PendingAlert;
+use crate::checkpoint;
+use crate::delta::Delta;
+use crate::error::RunError;
+use crate::projections::Projections;
+
+/// How the live read models behave.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Checkpoint after this many events...
+    pub checkpoint_every_events: u64,
+    /// ...or this long after the last checkpoint, whichever comes first.
+    pub checkpoint_every: Duration,
+    /// Append the alerts the policy decides (off for read-only tools).
+    pub raise_alerts: bool,
+    /// Batches of deltas kept for subscribers that fall behind; a slower one is told
+    /// it lagged and must resynchronise.
+    pub delta_buffer: usize,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        Self {
+            checkpoint_every_events: 10_000,
+            checkpoint_every: Duration::from_secs(5),
+            raise_alerts: true,
+            delta_buffer: 4096,
+        }
+    }
+}
+
+/// What an operator sees of the read models.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct LiveStatus {
+    /// Every event up to here is folded in.
+    pub position: Position,
+    /// The position of the last checkpoint written.
+    pub checkpoint_position: Position,
+    /// Set when an event could not be folded: the read models stop before it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_position: Option<Position>,
+}
+
+/// The deltas of one event, shared by every subscriber.
+pub type DeltaBatch = Arc<[Delta]>;
+
+/// The live read models, shared by everything that reads them.
+pub struct Live {
+    state: RwLock<Projections>,
+    position: watch::Sender<Position>,
+    deltas: broadcast::Sender<DeltaBatch>,
+    status: Mutex<LiveStatus>,
+}
+
+impl Live {
+    /// Runs `read` on the current read models. Keep it short: folding waits for it.
+    pub fn read<R>(&self, read: impl FnOnce(&Projections) -> R) -> R {
+        read(
+            &self
+                .state
+                .read()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        )
+    }
+
+    /// The position the read models reflect.
+    pub fn position(&self) -> Position {
+        *self.position.borrow()
+    }
+
+    /// Waits, at most `timeout`, until the read models reflect `position`; says
+    /// whether they do (read-your-writes).
+    pub async fn wait_for(&self, position: Position, timeout: Duration) -> bool {
+        let mut rx = self.position.subscribe();
+        let reached = tokio::time::timeout(timeout, rx.wait_for(|p| *p >= position)).await;
+        matches!(reached, Ok(Ok(_)))
+    }
+
+    /// Deltas from now on, one batch per event, in position order. Subscribe first,
+    /// then read a snapshot, then skip batches at or below the snapshot's position.
+    pub fn subscribe(&self) -> broadcast::Receiver<DeltaBatch> {
+        self.deltas.subscribe()
+    }
+
+    pub fn status(&self) -> LiveStatus {
+        let mut status = self
+            .status
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clone();
+        status.position = self.position();
+        status
+    }
+
+    fn update_status(&self, change: impl FnOnce(&mut LiveStatus)) {
+        change(
+            &mut self
+                .status
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+    }
+}
+
+/// Loads the checkpoint (or starts empty) and starts following the log. The task
+/// ends when `shutdown` turns true (after a last checkpoint), or with the error of an
+/// event it cannot fold, which also shows in [`Live::status`].
+///
+/// # Errors
+/// A storage failure while loading the checkpoint.
+pub async fn start(
+    store: Store,
+    options: LiveOptions,
+    shutdown: watch::Receiver<bool>,
+) -> Result<(Arc<Live>, JoinHandle<Result<(), RunError>>), RunError> {
+    let projections = checkpoint::load(&store).await?.unwrap_or_default();
+    let position = projections.position();
+    let (deltas, _) = broadcast::channel(options.delta_buffer.max(16));
+    let live = Arc::new(Live {
+        state: RwLock::new(projections),
+        position: watch::Sender::new(position),
+        deltas,
+        status: Mutex::new(LiveStatus {
+            checkpoint_position: position,
+            ..LiveStatus::default()
+        }),
+    });
+    let task = tokio::spawn(follow(store, live.clone(), options, shutdown));
+    Ok((live, task))
+}
+
+async fn follow(
+    store: Store,
+    live: Arc<Live>,
+    options: LiveOptions,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<(), RunError> {
+    let mut tail = store.tail(live.position());
+    let mut unsaved = 0u64;
+    let mut last_checkpoint = Instant::now();
+    let result = loop {
+        let page = tokio::select! {
+            page = tail.next(1000) => page,
+            _ = shutdown.wait_for(|stop| *stop) => break Ok(()),
+        };
+        let events = match page {
+            Ok(events) => events,
+            Err(e) => {
+                // The database is unreachable for now; the tail resumes where it was.
+                tracing::warn!(error = %e, "reading the log failed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if let Err(e) = fold(&store, &live, &options, &events).await {
+            tracing::error!(error = %e, position = %e.position(), "the read models stopped at an event they cannot fold");
+            live.update_status(|s| {
+                s.error = Some(e.to_string());
+                s.error_position = Some(e.position());
+            });
+            break Err(RunError::Projection(e));
+        }
+        unsaved += events.len() as u64;
+        if unsaved >= options.checkpoint_every_events
+            || last_checkpoint.elapsed() >= options.checkpoint_every
+        {
+            save(&store, &live).await;
+            unsaved = 0;
+            last_checkpoint = Instant::now();
+        }
+    };
+    save(&store, &live).await;
+    result
+}
+
+async fn fold(
+    store: &Store,
+    live: &Live,
+    options: &LiveOptions,
+    events: &[RecordedEvent],
+) -> Result<(), crate::error::ProjectionError> {
+    for event in events {
+        let applied = live
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .apply_with_alerts(event)?;
+        live.position.send_replace(event.position);
+        if !applied.deltas.is_empty() {
+            // No subscribers is fine: nobody is watching.
+            let _ = live.deltas.send(applied.deltas.into());
+        }
+        if options.raise_alerts {
+            for alert in applied.alerts {
+                raise(store, event, alert).await;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Appends an alert the policy decided. The key makes it once per budget, arming,
+/// period and threshold however many processes (or replays after a crash) decide it.
+async fn raise(store: &Store, cause: &RecordedEvent, alert: PendingAlert) {
+    let key = alert.idempotency_key();
+    let stream = StreamId::budget(alert.event.budget_id);
+    let metadata = Metadata {
+        causation_id: Some(cause.event_id.as_uuid()),
+        idempotency_key: Some(key.clone()),
+        ..Metadata::default()
+    };
+    let request = AppendRequest::new(
+        alert.ledger_id,
+        stream,
+        ExpectedVersion::Any,
+        vec![Event::BudgetAlertRaised(alert.event)],
+    )
+    .metadata(metadata);
+    if let Err(e) = store.append(request).await {
+        tracing::error!(error = %e, key, "could not record a budget alert");
+    }
+}
+
+async fn save(store: &Store, live: &Live) {
+    let pending = {
+        let mut state = live
+            .state
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        checkpoint::Pending::take(&mut state)
+    };
+    let position = live.position();
+    match pending.save(store).await {
+        Ok(()) => live.update_status(|s| s.checkpoint_position = position),
+        Err((e, changed)) => {
+            tracing::warn!(error = %e, "checkpoint failed; the next one will include these ledgers");
+            live.state
+                .write()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .mark_changed(changed);
+        }
+    }
+}

@@ -1,0 +1,1167 @@
+//! Checkpoint snapshots of one ledger's read models, so a restart resumes from saved
+//! state instead of replaying the whole log.
+//!
+//! A snapshot holds the ledger's source facts only: its header and position, the
+//! members, every expense as it stands (deleted ones included), the budget
+//! definitions and the alert history. Everything derived from them (budget spending
+//! per period, analytics by day, month, category and merchant, the merchant ranking,
+//! the expense and budget indexes) is rebuilt on restore by adding each live
+//! expense's contribution the way the fold does. Those structures can therefore
+//! change shape without invalidating saved checkpoints.
+//!
+//! The format is this module's own record types rather than the read models' or the
+//! wire's serializations, so a change to either cannot silently change what is
+//! saved. It carries a `schema_version`; a snapshot this build cannot restore
+//! faithfully (malformed, another version, unknown fields, or contents the fold could
+//! never have produced) is a [`SnapshotError`], and the caller rebuilds from the log,
+//! which is always correct, only slower.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use ledger::event::{BudgetAlertRaised, BudgetPeriod, Role, Severity};
+use ledger::{Amount, BudgetId, Currency, ExpenseId, ImportId, LedgerId, Position, UserId};
+use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
+
+use crate::alerts::{Alert, AlertKey, Alerts};
+use crate::analytics::Analytics;
+use crate::budgets::{BudgetDefinition, Budgets};
+use crate::expenses::{Expense, Expenses};
+use crate::ledger_projection::LedgerProjection;
+use crate::members::Members;
+use crate::projections::Projections;
+
+/// Why a snapshot was not restored. Nothing is half-restored: the caller gets no
+/// state and rebuilds from the log instead.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SnapshotError {
+    /// Not a snapshot this build can read: bad JSON, a missing or unknown field, a
+    /// value of the wrong type.
+    #[error("snapshot is malformed: {reason}")]
+    Malformed { reason: String },
+    /// Written in a format other than the one this build reads.
+    #[error("snapshot schema version {found} is not supported (this build reads {supported})")]
+    UnsupportedVersion { found: u16, supported: u16 },
+    /// Reads fine but describes a state the fold could never have produced (an amount
+    /// its currency cannot hold, an expense listed twice, ...).
+    #[error("snapshot of ledger {ledger} is inconsistent: {reason}")]
+    Inconsistent { ledger: LedgerId, reason: String },
+}
+
+/// One ledger's source facts, as saved in a checkpoint.
+///
+/// Build it with [`LedgerProjection::snapshot`] and turn it back into read models with
+/// [`LedgerProjection::restore`]; in between it is plain serde (see
+/// [`LedgerSnapshot::to_json`] and [`LedgerSnapshot::from_json`]). Every list is in a
+/// fixed order (ids, or fold order for the alert history), so equal states give
+/// byte-identical JSON.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+// Unknown fields mean a writer that knew something this build does not: restoring
+// without it could be wrong, while rebuilding from the log never is.
+#[serde(deny_unknown_fields)]
+pub struct LedgerSnapshot {
+    schema_version: u16,
+    ledger_id: LedgerId,
+    name: String,
+    currency: Currency,
+    timezone: String,
+    /// The position of the last event of this ledger folded in.
+    position: Position,
+    /// In user id order.
+    members: Vec<MemberRecord>,
+    /// In expense id order, deleted ones included.
+    expenses: Vec<ExpenseRecord>,
+    /// In budget id order.
+    budgets: Vec<BudgetRecord>,
+    /// Oldest first, as folded.
+    alerts: Vec<AlertRecord>,
+    /// The keys the policy consults before raising an alert, in key order.
+    raised: Vec<AlertKeyRecord>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MemberRecord {
+    user_id: UserId,
+    role: Role,
+}
+
+/// An expense as it stands. Its contribution to the aggregates is a function of
+/// these fields (see `Expense::contribution`), so they are also all the fold needs to
+/// take that contribution back out when a later event amends or deletes it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExpenseRecord {
+    expense_id: ExpenseId,
+    version: u64,
+    /// In the ledger's currency, which is why no currency is saved with it.
+    amount: Amount,
+    occurred_on: NaiveDate,
+    category: String,
+    merchant: Option<String>,
+    description: Option<String>,
+    tags: Vec<String>,
+    deleted: bool,
+    recorded_at: DateTime<Utc>,
+    recorded_by: Option<UserId>,
+    original_amount: Option<Amount>,
+    original_currency: Option<Currency>,
+    import_id: Option<ImportId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct BudgetRecord {
+    budget_id: BudgetId,
+    category: Option<String>,
+    limit: Amount,
+    period: BudgetPeriod,
+    thresholds: Vec<u32>,
+    snoozed_until: Option<DateTime<Utc>>,
+    version: u64,
+    armed_by_version: u64,
+}
+
+/// A recorded alert: the `BudgetAlertRaised` it came from, plus what the fold added
+/// (the budget's category then, where and when it was recorded). Its message is not
+/// saved: restoring rebuilds it as the fold would.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertRecord {
+    budget_id: BudgetId,
+    category: Option<String>,
+    period_start: NaiveDate,
+    threshold: u32,
+    severity: Severity,
+    utilization: String,
+    /// Text rather than [`Amount`]: a period's spending is a sum of amounts and may
+    /// pass the bound of a single one, which `Amount` constructors enforce.
+    spent: String,
+    limit: String,
+    snoozed: bool,
+    position: Position,
+    recorded_at: DateTime<Utc>,
+    armed_by_version: u64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AlertKeyRecord {
+    budget_id: BudgetId,
+    armed_by_version: u64,
+    period_start: NaiveDate,
+    threshold: u32,
+}
+
+impl LedgerSnapshot {
+    /// The format this build writes and the only one it reads.
+    pub const SCHEMA_VERSION: u16 = 1;
+
+    pub fn schema_version(&self) -> u16 {
+        self.schema_version
+    }
+
+    pub fn ledger_id(&self) -> LedgerId {
+        self.ledger_id
+    }
+
+    /// The position of the last event of this ledger the snapshot reflects.
+    pub fn position(&self) -> Position {
+        self.position
+    }
+
+    /// The snapshot as JSON text, the form a checkpoint stores.
+    pub fn to_json(&self) -> String {
+        // Every field is a string, number, bool, or a list or struct of those (no map
+        // with non-string keys, no fallible `Serialize`), so this cannot fail.
+        serde_json::to_string(self).expect("ledger snapshots always serialize")
+    }
+
+    /// Reads a snapshot written by [`LedgerSnapshot::to_json`].
+    ///
+    /// # Errors
+    /// [`SnapshotError::UnsupportedVersion`] for another `schema_version`, checked
+    /// before the rest so another format is reported as such rather than as
+    /// malformed; [`SnapshotError::Malformed`] for anything else unreadable.
+    pub fn from_json(json: &str) -> Result<LedgerSnapshot, SnapshotError> {
+        /// Only the version, whatever the rest looks like.
+        #[derive(Deserialize)]
+        struct Version {
+            schema_version: u16,
+        }
+        let malformed = |e: serde_json::Error| SnapshotError::Malformed {
+            reason: e.to_string(),
+        };
+        let Version { schema_version } = serde_json::from_str(json).map_err(malformed)?;
+        check_version(schema_version)?;
+        serde_json::from_str(json).map_err(malformed)
+    }
+}
+
+fn check_version(found: u16) -> Result<(), SnapshotError> {
+    if found == LedgerSnapshot::SCHEMA_VERSION {
+        Ok(())
+    } else {
+        Err(SnapshotError::UnsupportedVersion {
+            found,
+            supported: LedgerSnapshot::SCHEMA_VERSION,
+        })
+    }
+}
+
+impl LedgerProjection {
+    /// This ledger's source facts, to save in a checkpoint.
+    pub fn snapshot(&self) -> LedgerSnapshot {
+        let mut history: Vec<&Alert> = self.alerts().newest_first().collect();
+        history.reverse();
+        LedgerSnapshot {
+            schema_version: LedgerSnapshot::SCHEMA_VERSION,
+            ledger_id: self.ledger_id(),
+            name: self.name().to_owned(),
+            currency: self.currency(),
+            timezone: self.timezone().to_owned(),
+            position: self.position(),
+            members: self
+                .members()
+                .iter()
+                .map(|(user_id, role)| MemberRecord { user_id, role })
+                .collect(),
+            expenses: self.expenses().iter().map(ExpenseRecord::of).collect(),
+            budgets: self.budgets().definitions().map(BudgetRecord::of).collect(),
+            alerts: history.into_iter().map(AlertRecord::of).collect(),
+            raised: self.alerts().raised().map(AlertKeyRecord::of).collect(),
+        }
+    }
+
+    /// The read models `snapshot` was taken of: the source facts as saved, and every
+    /// aggregate rebuilt from the live expenses through the same additions the fold
+    /// makes, so the result equals the state that was saved.
+    ///
+    /// # Errors
+    /// [`SnapshotError::UnsupportedVersion`] for another `schema_version`, and
+    /// [`SnapshotError::Inconsistent`] for contents the fold could never have
+    /// produced: a position before any event, a member, expense or budget listed
+    /// twice, an amount its currency cannot hold, a budget limit that is not
+    /// positive, alerts out of order or after the ledger's position, or raised keys
+    /// that disagree with the alert history.
+    pub fn restore(snapshot: LedgerSnapshot) -> Result<LedgerProjection, SnapshotError> {
+        check_version(snapshot.schema_version)?;
+        let LedgerSnapshot {
+            schema_version: _,
+            ledger_id,
+            name,
+            currency,
+            timezone,
+            position,
+            members,
+            expenses,
+            budgets,
+            alerts,
+            raised,
+        } = snapshot;
+        let fail = |reason: String| SnapshotError::Inconsistent {
+            ledger: ledger_id,
+            reason,
+        };
+        if position <= Position::ZERO {
+            return Err(fail(format!("position {position} is before any event")));
+        }
+
+        let mut roles = Members::default();
+        for MemberRecord { user_id, role } in members {
+            if roles.role(user_id).is_some() {
+                return Err(fail(format!("member {user_id} is listed twice")));
+            }
+            roles.grant(user_id, role);
+        }
+
+        let mut definitions = Budgets::new(currency);
+        for record in budgets {
+            let id = record.budget_id;
+            if definitions.get(id).is_some() {
+                return Err(fail(format!("budget {id} is listed twice")));
+            }
+            let budget = record
+                .into_definition(currency)
+                .map_err(|reason| fail(format!("budget {id}: {reason}")))?;
+            definitions.put(budget);
+        }
+
+        let mut analytics = Analytics::new(currency);
+        let mut all = Expenses::default();
+        for record in expenses {
+            let id = record.expense_id;
+            if all.get(id).is_some() {
+                return Err(fail(format!("expense {id} is listed twice")));
+            }
+            let expense = record
+                .into_expense(currency)
+                .map_err(|reason| fail(format!("expense {id}: {reason}")))?;
+            // The fold's own path for a newly recorded expense: no old contribution,
+            // this one added.
+            if let Some(contribution) = expense.contribution() {
+                definitions.add_spending(&contribution);
+                analytics.update(None, Some(&contribution));
+            }
+            all.upsert(expense);
+        }
+
+        let raised: BTreeSet<AlertKey> = raised.into_iter().map(AlertKeyRecord::key).collect();
+        let mut keys = BTreeSet::new();
+        let mut history = Vec::with_capacity(alerts.len());
+        let mut previous = Position::ZERO;
+        for record in alerts {
+            if record.position <= previous || record.position > position {
+                return Err(fail(format!(
+                    "an alert at position {} is out of order (after {previous}, up to {position})",
+                    record.position
+                )));
+            }
+            previous = record.position;
+            let alert = record
+                .into_alert(currency)
+                .map_err(|reason| fail(format!("alert at position {previous}: {reason}")))?;
+            keys.insert(AlertKey {
+                budget_id: alert.budget_id,
+                armed_by_version: alert.armed_by_version,
+                period_start: alert.period_start,
+                threshold: alert.threshold,
+            });
+            history.push(alert);
+        }
+        // The fold keeps the raised keys equal to the history's. They are saved anyway,
+        // being what the policy consults, and checked here: a snapshot where the two
+        // disagree is corrupt, and restoring it could raise an alert twice or never.
+        if raised != keys {
+            return Err(fail(
+                "the raised alert keys do not match the alert history".into(),
+            ));
+        }
+
+        Ok(LedgerProjection::restored(
+            ledger_id,
+            name,
+            currency,
+            timezone,
+            position,
+            roles,
+            all,
+            definitions,
+            analytics,
+            Alerts::restored(history, raised),
+        ))
+    }
+}
+
+impl Projections {
+    /// `ledger`'s snapshot as JSON, the text a checkpoint saves for it; `None` for a
+    /// ledger that was never opened.
+    pub fn snapshot_json(&self, ledger: LedgerId) -> Option<String> {
+        self.ledger(ledger).map(|l| l.snapshot().to_json())
+    }
+
+    /// The projections a checkpoint saved: `position` is the overall position it was
+    /// taken at, and `ledgers` holds one snapshot's JSON per ledger. Nothing is marked
+    /// changed (see [`Projections::take_changed`]): the checkpoint already holds it.
+    ///
+    /// # Errors
+    /// Any snapshot's error (see [`LedgerSnapshot::from_json`] and
+    /// [`LedgerProjection::restore`]), and [`SnapshotError::Inconsistent`] when a
+    /// ledger appears twice or reflects events past `position`.
+    pub fn restore(
+        position: Position,
+        ledgers: impl IntoIterator<Item = String>,
+    ) -> Result<Projections, SnapshotError> {
+        let mut restored = BTreeMap::new();
+        for json in ledgers {
+            let ledger = LedgerProjection::restore(LedgerSnapshot::from_json(&json)?)?;
+            let id = ledger.ledger_id();
+            let fail = |reason: String| SnapshotError::Inconsistent { ledger: id, reason };
+            if ledger.position() > position {
+                return Err(fail(format!(
+                    "its position {} is past the checkpoint's {position}",
+                    ledger.position()
+                )));
+            }
+            if restored.insert(id, ledger).is_some() {
+                return Err(fail("it has two snapshots".into()));
+            }
+        }
+        Ok(Projections::restored(position, restored))
+    }
+}
+
+/// `amount` at `currency`'s precision, as the fold stores amounts, or why it cannot
+/// be one of the ledger's amounts.
+fn in_currency(amount: Amount, currency: Currency) -> Result<Amount, String> {
+    Amount::from_decimal(amount.as_decimal(), currency)
+        .map_err(|e| format!("amount {amount} does not fit {currency}: {e}"))
+}
+
+/// A sum saved as text (an alert's spent or limit). It may pass the bound of a
+/// single amount, so it goes through the path that reads amounts back from the log
+/// (any exact decimal), and only its precision is checked: more decimals than the
+/// currency has would be silently rounded away when shown.
+fn saved_sum(text: &str, currency: Currency) -> Result<Amount, String> {
+    let amount: Amount = serde_json::from_value(serde_json::Value::String(text.to_owned()))
+        .map_err(|e| format!("{e}"))?;
+    if amount.as_decimal().normalize().scale() > u32::from(currency.minor_units()) {
+        return Err(format!("{text} has more decimals than {currency}"));
+    }
+    Ok(amount)
+}
+
+impl ExpenseRecord {
+    fn of(e: &Expense) -> ExpenseRecord {
+        ExpenseRecord {
+            expense_id: e.expense_id,
+            version: e.version,
+            amount: e.amount,
+            occurred_on: e.occurred_on,
+            category: e.category.clone(),
+            merchant: e.merchant.clone(),
+            description: e.description.clone(),
+            tags: e.tags.clone(),
+            deleted: e.deleted,
+            recorded_at: e.recorded_at,
+            recorded_by: e.recorded_by,
+            original_amount: e.original_amount,
+            original_currency: e.original_currency,
+            import_id: e.import_id,
+        }
+    }
+
+    fn into_expense(self, currency: Currency) -> Result<Expense, String> {
+        Ok(Expense {
+            expense_id: self.expense_id,
+            version: self.version,
+            amount: in_currency(self.amount, currency)?,
+            currency,
+            occurred_on: self.occurred_on,
+            category: self.category,
+            merchant: self.merchant,
+            description: self.description,
+            tags: self.tags,
+            deleted: self.deleted,
+            recorded_at: self.recorded_at,
+            recorded_by: self.recorded_by,
+            // Informational, in another currency: the fold keeps it as the event gave it.
+            original_amount: self.original_amount,
+            original_currency: self.original_currency,
+            import_id: self.import_id,
+        })
+    }
+}
+
+impl BudgetRecord {
+    fn of(b: &BudgetDefinition) -> BudgetRecord {
+        BudgetRecord {
+            budget_id: b.budget_id,
+            category: b.category.clone(),
+            limit: b.limit,
+            period: b.period,
+            thresholds: b.thresholds.clone(),
+            snoozed_until: b.snoozed_until,
+            version: b.version,
+            armed_by_version: b.armed_by_version,
+        }
+    }
+
+    fn into_definition(self, currency: Currency) -> Result<BudgetDefinition, String> {
+        let limit = in_currency(self.limit, currency)?;
+        if limit.as_decimal() <= Decimal::ZERO {
+            return Err(format!("limit {limit} is not positive"));
+        }
+        Ok(BudgetDefinition {
+            budget_id: self.budget_id,
+            category: self.category,
+            limit,
+            period: self.period,
+            thresholds: self.thresholds,
+            snoozed_until: self.snoozed_until,
+            version: self.version,
+            armed_by_version: self.armed_by_version,
+        })
+    }
+}
+
+impl AlertRecord {
+    fn of(a: &Alert) -> AlertRecord {
+        AlertRecord {
+            budget_id: a.budget_id,
+            category: a.category.clone(),
+            period_start: a.period_start,
+            threshold: a.threshold,
+            severity: a.severity,
+            utilization: a.utilization.clone(),
+            spent: a.spent.to_string(),
+            limit: a.limit.to_string(),
+            snoozed: a.snoozed,
+            position: a.position,
+            recorded_at: a.recorded_at,
+            armed_by_version: a.armed_by_version,
+        }
+    }
+
+    /// The alert as the fold records it, through the same constructor, so derived
+    /// parts such as the message come out as a replay would make them.
+    fn into_alert(self, currency: Currency) -> Result<Alert, String> {
+        let raised = BudgetAlertRaised {
+            budget_id: self.budget_id,
+            period_start: self.period_start,
+            threshold: self.threshold,
+            severity: self.severity,
+            utilization: self.utilization,
+            spent: saved_sum(&self.spent, currency).map_err(|e| format!("spent: {e}"))?,
+            limit: saved_sum(&self.limit, currency).map_err(|e| format!("limit: {e}"))?,
+            snoozed: self.snoozed,
+            armed_by_version: self.armed_by_version,
+        };
+        Ok(Alert::recorded(
+            &raised,
+            self.category,
+            currency,
+            self.position,
+            self.recorded_at,
+        ))
+    }
+}
+
+impl AlertKeyRecord {
+    fn of(key: &AlertKey) -> AlertKeyRecord {
+        AlertKeyRecord {
+            budget_id: key.budget_id,
+            armed_by_version: key.armed_by_version,
+            period_start: key.period_start,
+            threshold: key.threshold,
+        }
+    }
+
+    fn key(self) -> AlertKey {
+        AlertKey {
+            budget_id: self.budget_id,
+            armed_by_version: self.armed_by_version,
+            period_start: self.period_start,
+            threshold: self.threshold,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::projections::Applied;
+    use chrono::Duration;
+    use ledger::event::{
+        AlertSnoozed, BudgetRemoved, BudgetSet, Event, ExpenseAmended, ExpenseDeleted,
+        ExpenseRecorded, ImportStarted, LedgerOpened, MemberGranted,
+    };
+    use ledger::{EventId, Hash, RecordedEvent};
+    use serde_json::{json, Value};
+    use std::fmt::Debug;
+    use std::str::FromStr;
+
+    /// A readable, fixed id: `kind` tells ledgers, users, expenses... apart.
+    fn id<T: FromStr>(kind: u16, n: u64) -> T
+    where
+        T::Err: Debug,
+    {
+        format!("00000000-0000-4000-8{kind:03x}-{n:012x}")
+            .parse()
+            .unwrap()
+    }
+
+    fn ledger_a() -> LedgerId {
+        id(1, 1)
+    }
+
+    fn ledger_b() -> LedgerId {
+        id(1, 2)
+    }
+
+    fn owner() -> UserId {
+        id(2, 1)
+    }
+
+    fn eur() -> Currency {
+        Currency::parse("EUR").unwrap()
+    }
+
+    fn amount(text: &str, currency: &str) -> Amount {
+        Amount::parse(text, Currency::parse(currency).unwrap()).unwrap()
+    }
+
+    fn d(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// When the event at `position` was recorded: a minute per event.
+    fn at(position: i64) -> DateTime<Utc> {
+        "2026-12-01T00:00:00Z".parse::<DateTime<Utc>>().unwrap() + Duration::minutes(position)
+    }
+
+    /// A log of several ledgers, without a database.
+    #[derive(Default)]
+    struct Log {
+        events: Vec<RecordedEvent>,
+        versions: BTreeMap<String, u64>,
+    }
+
+    impl Log {
+        fn record(&mut self, ledger: LedgerId, event: &Event) -> RecordedEvent {
+            let position = i64::try_from(self.events.len()).unwrap() + 1;
+            let stream_id = event.stream(ledger);
+            let version = self.versions.entry(stream_id.to_string()).or_insert(0);
+            *version += 1;
+            let recorded = RecordedEvent {
+                position: Position::new(position).unwrap(),
+                ledger_id: ledger,
+                stream_id,
+                stream_version: *version,
+                event_id: EventId::new(),
+                event_type: event.event_type().into(),
+                schema_version: event.schema_version(),
+                payload: event.encode(),
+                metadata: json!({ "actor": owner() }).to_string(),
+                recorded_at: at(position),
+                prev_hash: Hash::GENESIS,
+                hash: Hash::GENESIS,
+            };
+            self.events.push(recorded.clone());
+            recorded
+        }
+
+        /// Writes `event` and folds it into each of `states`, which must agree on what
+        /// it did; the alerts the policy asks for are written and folded the same way,
+        /// as the gateway does.
+        fn play(&mut self, states: &mut [&mut Projections], ledger: LedgerId, event: Event) {
+            let recorded = self.record(ledger, &event);
+            let applied: Vec<Applied> = states
+                .iter_mut()
+                .map(|state| state.apply_with_alerts(&recorded).unwrap())
+                .collect();
+            for other in &applied[1..] {
+                assert_eq!(*other, applied[0], "at position {}", recorded.position);
+            }
+            for pending in applied[0].alerts.clone() {
+                self.play(states, ledger, Event::BudgetAlertRaised(pending.event));
+            }
+        }
+    }
+
+    fn expense(n: u64, amount: Amount, date: &str, category: &str) -> ExpenseRecorded {
+        ExpenseRecorded {
+            expense_id: id(3, n),
+            amount,
+            occurred_on: d(date),
+            category: category.into(),
+            merchant: None,
+            description: None,
+            tags: vec![],
+            original_amount: None,
+            original_currency: None,
+            import_id: None,
+        }
+    }
+
+    fn budget(n: u64, category: Option<&str>, limit: &str, period: BudgetPeriod) -> BudgetSet {
+        BudgetSet {
+            budget_id: id(4, n),
+            category: category.map(String::from),
+            amount: amount(limit, "EUR"),
+            period,
+            thresholds: vec![80, 100],
+        }
+    }
+
+    /// Two ledgers with a bit of everything a snapshot holds: members, a live and a
+    /// deleted expense with every optional field, an edited and snoozed budget, a
+    /// removed one, and alerts, one of them for a budget removed since.
+    fn history(log: &mut Log, state: &mut Projections) {
+        let a = ledger_a();
+        let mut play = |ledger: LedgerId, event: Event| log.play(&mut [&mut *state], ledger, event);
+        play(
+            a,
+            Event::LedgerOpened(LedgerOpened {
+                ledger_id: a,
+                name: "Household".into(),
+                currency: eur(),
+                timezone: "Europe/Berlin".into(),
+                owner: owner(),
+            }),
+        );
+        play(
+            a,
+            Event::MemberGranted(MemberGranted {
+                user_id: id(2, 2),
+                role: Role::Viewer,
+            }),
+        );
+        play(
+            a,
+            Event::BudgetSet(budget(1, Some("food"), "100", BudgetPeriod::Monthly)),
+        );
+        // 85% of the food budget: the 80% alert.
+        play(
+            a,
+            Event::ExpenseRecorded(ExpenseRecorded {
+                merchant: Some("Market".into()),
+                description: Some("weekly shop".into()),
+                tags: vec!["groceries".into(), "bulk".into()],
+                ..expense(1, amount("85", "EUR"), "2026-11-30", "food")
+            }),
+        );
+        play(
+            a,
+            Event::ExpenseRecorded(ExpenseRecorded {
+                original_amount: Some(amount("11.00", "USD")),
+                original_currency: Some(Currency::parse("USD").unwrap()),
+                import_id: Some(id(5, 1)),
+                ..expense(2, amount("10.00", "EUR"), "2026-11-02", "fun")
+            }),
+        );
+        play(
+            a,
+            Event::ExpenseAmended(ExpenseAmended {
+                expense_id: id(3, 2),
+                category: Some("food".into()),
+                ..ExpenseAmended::default()
+            }),
+        );
+        play(
+            a,
+            Event::ExpenseDeleted(ExpenseDeleted {
+                expense_id: id(3, 2),
+            }),
+        );
+        play(
+            a,
+            Event::AlertSnoozed(AlertSnoozed {
+                budget_id: id(4, 1),
+                until: "2026-12-02T00:00:00Z".parse().unwrap(),
+            }),
+        );
+        // An all-spending weekly budget already past its limit in the latest week:
+        // its 80% and 100% alerts at once; removed afterwards, its alerts stay.
+        play(
+            a,
+            Event::BudgetSet(budget(2, None, "50", BudgetPeriod::Weekly)),
+        );
+        play(
+            a,
+            Event::BudgetRemoved(BudgetRemoved {
+                budget_id: id(4, 2),
+            }),
+        );
+        // The snooze outlives this edit, which re-arms the budget.
+        play(
+            a,
+            Event::BudgetSet(budget(1, Some("food"), "200", BudgetPeriod::Monthly)),
+        );
+
+        let b = ledger_b();
+        play(
+            b,
+            Event::LedgerOpened(LedgerOpened {
+                ledger_id: b,
+                name: "Tokyo".into(),
+                currency: Currency::parse("JPY").unwrap(),
+                timezone: "Asia/Tokyo".into(),
+                owner: owner(),
+            }),
+        );
+        play(
+            b,
+            Event::ExpenseRecorded(expense(3, amount("1500", "JPY"), "2026-11-29", "food")),
+        );
+    }
+
+    /// The history folded, with its changes already taken (as after a checkpoint).
+    fn folded() -> (Log, Projections) {
+        let mut log = Log::default();
+        let mut state = Projections::new();
+        history(&mut log, &mut state);
+        state.take_changed();
+        (log, state)
+    }
+
+    fn snapshots(state: &Projections) -> Vec<String> {
+        state
+            .ledgers()
+            .filter_map(|l| state.snapshot_json(l.ledger_id()))
+            .collect()
+    }
+
+    #[test]
+    fn restoring_gives_back_the_state_and_it_folds_on_alike() {
+        let (mut log, mut original) = folded();
+        let mut restored = Projections::restore(original.position(), snapshots(&original)).unwrap();
+        assert_eq!(restored, original);
+        assert!(restored.take_changed().is_empty());
+
+        // Onwards, both must do the same, alerts included (`play` compares them).
+        let a = ledger_a();
+        let mut play = |event: Event| log.play(&mut [&mut original, &mut restored], a, event);
+        // 85 + 95 of the food budget's 200: its 80% alert under the new arming,
+        // snoozed.
+        play(Event::ExpenseRecorded(expense(
+            4,
+            amount("95", "EUR"),
+            "2026-11-03",
+            "food",
+        )));
+        // Under and over 80% again: raised already under this arming, so nothing.
+        for amount_now in ["1", "95"] {
+            play(Event::ExpenseAmended(ExpenseAmended {
+                expense_id: id(3, 4),
+                amount: Some(amount(amount_now, "EUR")),
+                ..ExpenseAmended::default()
+            }));
+        }
+        // The deleted expense is known as deleted, the removed budget as unknown.
+        for event in [
+            Event::ExpenseDeleted(ExpenseDeleted {
+                expense_id: id(3, 2),
+            }),
+            Event::BudgetRemoved(BudgetRemoved {
+                budget_id: id(4, 2),
+            }),
+        ] {
+            let recorded = log.record(a, &event);
+            assert_eq!(original.apply(&recorded), restored.apply(&recorded));
+        }
+        assert_eq!(restored, original);
+        let ledger = restored.ledger(a).unwrap();
+        let alerts: Vec<(u32, bool, u64)> = ledger
+            .alerts()
+            .newest_first()
+            .map(|alert| (alert.threshold, alert.snoozed, alert.armed_by_version))
+            .collect();
+        assert_eq!(
+            alerts,
+            [
+                (80, true, 4),
+                (100, false, 1),
+                (80, false, 1),
+                (80, false, 1)
+            ]
+        );
+        assert_eq!(ledger.analytics().total().to_string(), "180.00");
+    }
+
+    #[test]
+    fn the_version_1_format_is_pinned() {
+        // Checkpoints written by earlier builds must stay readable, and this build
+        // must keep writing them the same way, or bump `SCHEMA_VERSION`.
+        let (_, state) = folded();
+        let user = |n| json!(id::<UserId>(2, n));
+        let budget = |n| json!(id::<BudgetId>(4, n));
+        let saved = json!({
+            "schema_version": 1,
+            "ledger_id": ledger_a(),
+            "name": "Household",
+            "currency": "EUR",
+            "timezone": "Europe/Berlin",
+            "position": 14,
+            "members": [
+                {"user_id": user(1), "role": "owner"},
+                {"user_id": user(2), "role": "viewer"},
+            ],
+            "expenses": [
+                {
+                    "expense_id": id::<ExpenseId>(3, 1), "version": 1, "amount": "85.00",
+                    "occurred_on": "2026-11-30", "category": "food", "merchant": "Market",
+                    "description": "weekly shop", "tags": ["groceries", "bulk"],
+                    "deleted": false, "recorded_at": "2026-12-01T00:04:00Z",
+                    "recorded_by": user(1), "original_amount": null,
+                    "original_currency": null, "import_id": null,
+                },
+                {
+                    "expense_id": id::<ExpenseId>(3, 2), "version": 3, "amount": "10.00",
+                    "occurred_on": "2026-11-02", "category": "food", "merchant": null,
+                    "description": null, "tags": [], "deleted": true,
+                    "recorded_at": "2026-12-01T00:06:00Z", "recorded_by": user(1),
+                    "original_amount": "11.00", "original_currency": "USD",
+                    "import_id": id::<ImportId>(5, 1),
+                },
+            ],
+            "budgets": [
+                {
+                    "budget_id": budget(1), "category": "food", "limit": "200.00",
+                    "period": "monthly", "thresholds": [80, 100],
+                    "snoozed_until": "2026-12-02T00:00:00Z", "version": 4,
+                    "armed_by_version": 4,
+                },
+            ],
+            "alerts": [
+                {
+                    "budget_id": budget(1), "category": "food", "period_start": "2026-11-01",
+                    "threshold": 80, "severity": "warning", "utilization": "85.0",
+                    "spent": "85.00", "limit": "100.00", "snoozed": false, "position": 5,
+                    "recorded_at": "2026-12-01T00:05:00Z", "armed_by_version": 1,
+                },
+                {
+                    "budget_id": budget(2), "category": null, "period_start": "2026-11-30",
+                    "threshold": 80, "severity": "warning", "utilization": "170.0",
+                    "spent": "85.00", "limit": "50.00", "snoozed": false, "position": 11,
+                    "recorded_at": "2026-12-01T00:11:00Z", "armed_by_version": 1,
+                },
+                {
+                    "budget_id": budget(2), "category": null, "period_start": "2026-11-30",
+                    "threshold": 100, "severity": "critical", "utilization": "170.0",
+                    "spent": "85.00", "limit": "50.00", "snoozed": false, "position": 12,
+                    "recorded_at": "2026-12-01T00:12:00Z", "armed_by_version": 1,
+                },
+            ],
+            "raised": [
+                {"budget_id": budget(1), "armed_by_version": 1,
+                 "period_start": "2026-11-01", "threshold": 80},
+                {"budget_id": budget(2), "armed_by_version": 1,
+                 "period_start": "2026-11-30", "threshold": 80},
+                {"budget_id": budget(2), "armed_by_version": 1,
+                 "period_start": "2026-11-30", "threshold": 100},
+            ],
+        });
+        let written: Value =
+            serde_json::from_str(&state.snapshot_json(ledger_a()).unwrap()).unwrap();
+        assert_eq!(written, saved);
+
+        let b = state.snapshot_json(ledger_b()).unwrap();
+        let restored = Projections::restore(state.position(), [saved.to_string(), b]).unwrap();
+        assert_eq!(restored, state);
+        let alert = restored
+            .ledger(ledger_a())
+            .unwrap()
+            .alerts()
+            .newest_first()
+            .last();
+        assert_eq!(
+            alert.map(|a| a.message.as_str()),
+            Some("Budget \"food\" reached 80% of its limit: 85.00 of 100.00 spent (85.0%)")
+        );
+    }
+
+    #[test]
+    fn snapshots_round_trip_through_json() {
+        let (_, state) = folded();
+        for ledger in state.ledgers() {
+            let snapshot = ledger.snapshot();
+            assert_eq!(
+                (
+                    snapshot.schema_version(),
+                    snapshot.ledger_id(),
+                    snapshot.position()
+                ),
+                (1, ledger.ledger_id(), ledger.position())
+            );
+            let json = serde_json::to_string(&snapshot).unwrap();
+            assert_eq!(json, snapshot.to_json());
+            let back: LedgerSnapshot = serde_json::from_str(&json).unwrap();
+            assert_eq!(back, snapshot);
+            assert_eq!(LedgerSnapshot::from_json(&json).unwrap(), snapshot);
+            let restored = LedgerProjection::restore(back).unwrap();
+            assert_eq!(restored, *ledger);
+            // Equal states write identical text, so a checkpoint can skip unchanged ones.
+            assert_eq!(restored.snapshot().to_json(), json);
+        }
+        assert_eq!(state.snapshot_json(id(1, 99)), None);
+    }
+
+    #[test]
+    fn unreadable_snapshots_are_errors_not_panics() {
+        let (_, state) = folded();
+        let json = state.snapshot_json(ledger_a()).unwrap();
+        let malformed = |text: &str| {
+            let error = Projections::restore(state.position(), [text.to_owned()]).unwrap_err();
+            assert!(
+                matches!(error, SnapshotError::Malformed { .. }),
+                "{text}: {error}"
+            );
+        };
+        for text in [
+            "",
+            "not json",
+            "{",
+            "[]",
+            "null",
+            "1",
+            "{}",
+            r#"{"schema_version":"1"}"#,
+        ] {
+            malformed(text);
+        }
+        for version in ["-1", "65536", "1.5", "null"] {
+            malformed(&json.replacen(
+                r#""schema_version":1"#,
+                &format!(r#""schema_version":{version}"#),
+                1,
+            ));
+        }
+        // Cut anywhere: never a panic, never a state.
+        for end in 0..json.len() {
+            if let Some(prefix) = json.get(..end) {
+                malformed(prefix);
+            }
+        }
+        let mut value: Value = serde_json::from_str(&json).unwrap();
+        value["surprise"] = json!(true);
+        malformed(&value.to_string());
+        let mut value: Value = serde_json::from_str(&json).unwrap();
+        value["expenses"][0]["amount"] = json!(85);
+        malformed(&value.to_string());
+        let mut value: Value = serde_json::from_str(&json).unwrap();
+        value["currency"] = json!("XXX");
+        malformed(&value.to_string());
+
+        // Another version is reported as such, whatever its shape.
+        for (text, found) in [
+            (
+                json.replacen(r#""schema_version":1"#, r#""schema_version":2"#, 1),
+                2,
+            ),
+            (r#"{"schema_version":0}"#.to_owned(), 0),
+            (r#"{"schema_version":65535,"ledgers":[]}"#.to_owned(), 65535),
+        ] {
+            assert_eq!(
+                Projections::restore(state.position(), [text]).unwrap_err(),
+                SnapshotError::UnsupportedVersion {
+                    found,
+                    supported: 1
+                }
+            );
+        }
+        // Also when the snapshot was read with serde directly.
+        let mut value: Value = serde_json::from_str(&json).unwrap();
+        value["schema_version"] = json!(7);
+        let snapshot: LedgerSnapshot = serde_json::from_value(value).unwrap();
+        let error = LedgerProjection::restore(snapshot).unwrap_err();
+        assert!(error.to_string().contains("version 7"), "{error}");
+    }
+
+    #[test]
+    fn contents_the_fold_could_not_produce_are_refused() {
+        let (_, state) = folded();
+        let json = state.snapshot_json(ledger_a()).unwrap();
+        let saved: Value = serde_json::from_str(&json).unwrap();
+        let refused = |value: Value| {
+            let error = Projections::restore(state.position(), [value.to_string()]).unwrap_err();
+            let SnapshotError::Inconsistent { ledger, reason } = &error else {
+                panic!("{error}")
+            };
+            assert_eq!(*ledger, ledger_a());
+            reason.clone()
+        };
+        for (pointer, new, reason) in [
+            ("/expenses/0/amount", json!("1.005"), "does not fit EUR"),
+            (
+                "/expenses/1/amount",
+                json!("1000000000000"),
+                "does not fit EUR",
+            ),
+            ("/budgets/0/limit", json!("0.001"), "does not fit EUR"),
+            ("/budgets/0/limit", json!("-5.00"), "not positive"),
+            ("/budgets/0/limit", json!("0"), "not positive"),
+            ("/position", json!(0), "before any event"),
+            ("/position", json!(-3), "before any event"),
+            ("/alerts/0/spent", json!("85.001"), "more decimals"),
+            ("/alerts/0/spent", json!("lots"), "spent"),
+            ("/alerts/1/limit", json!(""), "limit"),
+            ("/alerts/1/position", json!(5), "out of order"),
+            ("/alerts/2/position", json!(15), "out of order"),
+            ("/raised", json!([]), "do not match"),
+            ("/raised/2/threshold", json!(99), "do not match"),
+        ] {
+            let mut value = saved.clone();
+            *value.pointer_mut(pointer).unwrap() = new;
+            let got = refused(value);
+            assert!(
+                got.contains(reason),
+                "{pointer}: {got:?} should say {reason:?}"
+            );
+        }
+        for list in ["expenses", "budgets", "members"] {
+            let mut value = saved.clone();
+            let first = value[list][0].clone();
+            value[list].as_array_mut().unwrap().push(first);
+            assert!(refused(value).contains("listed twice"), "{list}");
+        }
+
+        // Beside the checkpoint: a ledger past its position, or saved twice.
+        let b = state.snapshot_json(ledger_b()).unwrap();
+        let a_only = Position::new(14).unwrap();
+        let error = Projections::restore(a_only, [json.clone(), b.clone()]).unwrap_err();
+        assert!(error.to_string().contains("past the checkpoint"), "{error}");
+        let error = Projections::restore(state.position(), [b.clone(), b]).unwrap_err();
+        assert_eq!(
+            error,
+            SnapshotError::Inconsistent {
+                ledger: ledger_b(),
+                reason: "it has two snapshots".into()
+            }
+        );
+    }
+
+    #[test]
+    fn take_changed_names_each_touched_ledger_once() {
+        let (a, b) = (ledger_a(), ledger_b());
+        let mut log = Log::default();
+        let mut state = Projections::new();
+        assert!(state.take_changed().is_empty());
+        for ledger in [b, a] {
+            log.play(
+                &mut [&mut state],
+                ledger,
+                Event::LedgerOpened(LedgerOpened {
+                    ledger_id: ledger,
+                    name: "L".into(),
+                    currency: eur(),
+                    timezone: "UTC".into(),
+                    owner: owner(),
+                }),
+            );
+        }
+        assert_eq!(state.take_changed(), [a, b]);
+        assert!(state.take_changed().is_empty());
+
+        let spend = |n| Event::ExpenseRecorded(expense(n, amount("1", "EUR"), "2026-11-01", "x"));
+        log.play(&mut [&mut state], b, spend(1));
+        log.play(&mut [&mut state], b, spend(2));
+        assert_eq!(state.take_changed(), [b]);
+
+        // Imports only move the position, even for a ledger never opened.
+        let import = |n| {
+            Event::ImportStarted(ImportStarted {
+                import_id: id(5, n),
+                format: "csv".into(),
+                file_name: None,
+                rows: 1,
+            })
+        };
+        log.play(&mut [&mut state], a, import(1));
+        log.play(&mut [&mut state], id(1, 3), import(2));
+        assert_eq!(state.position(), Position::new(6).unwrap());
+        assert!(state.take_changed().is_empty());
+
+        // Nothing folded, nothing changed: a failed event, a redelivered one.
+        let failed = log.record(
+            a,
+            &Event::ExpenseDeleted(ExpenseDeleted {
+                expense_id: id(3, 1),
+            }),
+        );
+        assert!(state.apply(&failed).is_err());
+        assert!(state.apply(&log.events[2]).unwrap().is_empty());
+        assert!(state.take_changed().is_empty());
+
+        // A restored state starts clean and tracks from there.
+        let mut restored = Projections::restore(state.position(), snapshots(&state)).unwrap();
+        assert!(restored.take_changed().is_empty());
+        let recorded = log.record(a, &spend(3));
+        restored.apply(&recorded).unwrap();
+        state.apply(&recorded).unwrap();
+        assert_eq!(restored.take_changed(), [a]);
+        assert_eq!(state.take_changed(), [a]);
+        assert_eq!(restored, state);
+    }
+}

@@ -43,6 +43,7 @@ on_both_backends!(
     live_equals_rebuild_and_resumes_from_its_checkpoint,
     crossing_80_then_100_raises_two_alerts_once,
     an_unreadable_event_stops_the_read_models_at_its_position,
+    a_ledger_as_of_a_position_or_a_moment_is_the_fold_of_that_prefix,
 );
 
 fn eur() -> Currency {
@@ -342,4 +343,55 @@ async fn an_unreadable_event_stops_the_read_models_at_its_position(db: &TestDb) 
     );
     assert_eq!(status.error_position, Some(Position::new(3).unwrap()));
     assert!(status.error.unwrap().contains("position 3"));
+}
+
+async fn a_ledger_as_of_a_position_or_a_moment_is_the_fold_of_that_prefix(db: &TestDb) {
+    let store = db.store().await;
+    let ledger = open_ledger(&store).await;
+    let other = open_ledger(&store).await;
+    budget(&store, ledger, "food", "100").await;
+    spend(&store, ledger, "30.00", day(1), "food").await;
+    spend(&store, other, "99.00", day(1), "food").await;
+    let second = spend(&store, ledger, "40.00", day(2), "food").await;
+    let at_second = store.head().await.unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let moment = chrono::Utc::now();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    store
+        .append(AppendRequest::new(
+            ledger,
+            StreamId::expense(second),
+            ExpectedVersion::Exact(1),
+            vec![Event::ExpenseDeleted(ExpenseDeleted { expense_id: second })],
+        ))
+        .await
+        .unwrap();
+    spend(&store, ledger, "5.00", day(3), "food").await;
+
+    let then = projections::ledger_at_position(&store, ledger, at_second)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(then.analytics().count(), 2);
+    assert_eq!(then.analytics().total().to_string(), "70.00");
+    let status = then.budgets().statuses(day(2));
+    assert_eq!(status[0].spent.to_string(), "70.00");
+    assert!(!then.expenses().get(second).unwrap().deleted);
+
+    let (position, by_time) = projections::ledger_at_time(&store, ledger, moment)
+        .await
+        .unwrap();
+    assert_eq!(position, at_second);
+    assert_eq!(by_time.unwrap(), then);
+
+    let now = projections::ledger_at_position(&store, ledger, store.head().await.unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(now.analytics().total().to_string(), "35.00");
+    assert_eq!(&now, rebuilt(&store).await.ledger(ledger).unwrap());
+    let before = projections::ledger_at_position(&store, ledger, Position::ZERO)
+        .await
+        .unwrap();
+    assert!(before.is_none(), "the ledger did not exist yet");
 }

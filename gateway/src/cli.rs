@@ -28,6 +28,37 @@ pub enum Command {
         #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
         database_url: String,
     },
+    /// Rebuild every read model from the log, with a progress bar, and checkpoint it.
+    Rebuild {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+    },
+    /// Print a ledger's budgets and analytics as they stood at a moment or position (JSON).
+    Replay {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+        #[arg(long)]
+        ledger: ledger::LedgerId,
+        /// An RFC 3339 moment, e.g. 2026-11-01T00:00:00Z.
+        #[arg(
+            long,
+            conflicts_with = "position",
+            required_unless_present = "position"
+        )]
+        as_of: Option<chrono::DateTime<chrono::Utc>>,
+        /// A log position.
+        #[arg(long)]
+        position: Option<ledger::Position>,
+    },
+    /// Print every event of one expense, oldest first (JSON lines).
+    History {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+        #[arg(long)]
+        ledger: ledger::LedgerId,
+        #[arg(long)]
+        expense: ledger::ExpenseId,
+    },
     /// Benchmarks, each printed beside a baseline measured in the same run.
     Bench(bench::BenchArgs),
     /// Test support: append from a child process and report acknowledgements.
@@ -42,6 +73,18 @@ pub enum Command {
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Verify { database_url } => commands::verify(&database_url).await,
+        Command::Rebuild { database_url } => commands::rebuild(&database_url).await,
+        Command::Replay {
+            database_url,
+            ledger,
+            as_of,
+            position,
+        } => commands::replay(&database_url, ledger, as_of, position).await,
+        Command::History {
+            database_url,
+            ledger,
+            expense,
+        } => commands::history(&database_url, ledger, expense).await,
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Probe(args) => probe::run(args).await.map(|()| ExitCode::SUCCESS),
     }

@@ -15,6 +15,7 @@
 //! - `batch`: group commit's decisions (positions, versions, hashes), free of I/O.
 //! - `committer`: group commit, the tasks that turn queued appends into transactions.
 //! - `store`: the [`Store`] facade: appends, reads, streams and tails.
+//! - `user`: the directory of users and their hashed tokens.
 //! - `postgres`, `sqlite`: the two backends; all SQL outside `schema/` lives there.
 //! - `error`: the errors of this crate's boundary.
 
@@ -33,6 +34,7 @@ mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+mod user;
 
 pub use append::{
     AppendRequest, Appended, ExpectedVersion, StreamWrite, MAX_EVENTS_PER_APPEND,
@@ -48,3 +50,4 @@ pub use ids::{
 pub use money::{Amount, Currency};
 pub use recorded::{Metadata, RecordedEvent};
 pub use store::{Store, StoreOptions, Tail};
+pub use user::{TokenHash, User, MAX_USER_NAME};

@@ -18,10 +18,11 @@ use crate::chain::{ChainVerifier, Verification};
 use crate::checkpoint::{Checkpoint, LedgerState, MAX_PROJECTION_NAME};
 use crate::committer::{self, Pending};
 use crate::error::{AppendError, StoreError};
-use crate::ids::{LedgerId, Position, StreamId};
+use crate::ids::{LedgerId, Position, StreamId, UserId};
 use crate::postgres::PgBackend;
 use crate::recorded::RecordedEvent;
 use crate::sqlite::SqliteBackend;
+use crate::user::{TokenHash, User};
 
 /// Appends waiting for the committer before callers wait to hand theirs over.
 const QUEUE_DEPTH: usize = 8192;
@@ -291,6 +292,28 @@ impl Store {
     pub async fn delete_checkpoint(&self, projection: &str) -> Result<(), StoreError> {
         check_projection_name(projection)?;
         dispatch!(self.backend(), b => b.delete_checkpoint(projection).await)
+    }
+
+    /// Adds a user who authenticates with the token whose hash is `token`.
+    ///
+    /// # Errors
+    /// On a database failure (including a token hash already in use).
+    pub async fn create_user(&self, user: &User, token: &TokenHash) -> Result<(), StoreError> {
+        dispatch!(self.backend(), b => b.create_user(user, token).await)
+    }
+
+    /// The user who holds the token with this hash, if any.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn user_by_token(&self, token: &TokenHash) -> Result<Option<User>, StoreError> {
+        dispatch!(self.backend(), b => b.user_by_token(token).await)
+    }
+
+    /// # Errors
+    /// On a database failure.
+    pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
+        dispatch!(self.backend(), b => b.user(id).await)
     }
 
     /// Walks a ledger's hash chain and reports the first event that does not match.

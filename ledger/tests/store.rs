@@ -55,6 +55,7 @@ conformance!(
     a_tail_wakes_on_new_appends,
     two_stores_on_one_database_agree,
     checkpoints_save_and_load_atomically,
+    users_are_found_by_the_hash_of_their_token,
 );
 
 fn eur() -> Currency {
@@ -812,4 +813,42 @@ async fn checkpoints_save_and_load_atomically(db: &TestDb) {
             .len(),
         1
     );
+}
+
+async fn users_are_found_by_the_hash_of_their_token(db: &TestDb) {
+    let store = db.store().await;
+    let alice = ledger::User {
+        user_id: UserId::new(),
+        name: "Alice".into(),
+    };
+    store
+        .create_user(&alice, &ledger::TokenHash::of("alice-token"))
+        .await
+        .unwrap();
+    assert_eq!(
+        store
+            .user_by_token(&ledger::TokenHash::of("alice-token"))
+            .await
+            .unwrap(),
+        Some(alice.clone())
+    );
+    assert_eq!(
+        store
+            .user_by_token(&ledger::TokenHash::of("alice-token "))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(store.user(alice.user_id).await.unwrap(), Some(alice));
+    // A token hash belongs to one user only.
+    let mallory = ledger::User {
+        user_id: UserId::new(),
+        name: "Mallory".into(),
+    };
+    assert!(store
+        .create_user(&mallory, &ledger::TokenHash::of("alice-token"))
+        .await
+        .is_err());
+    assert!(ledger::TokenHash::of("a").matches(&ledger::TokenHash::of("a")));
+    assert!(!ledger::TokenHash::of("a").matches(&ledger::TokenHash::of("b")));
 }

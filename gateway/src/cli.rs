@@ -4,7 +4,31 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::config::Config;
+use crate::startup::Application;
 use crate::{bench, commands, probe, DEFAULT_DATABASE_URL};
+
+/// Ctrl-C or SIGTERM: the server then finishes what is in flight and stops.
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => tracing::info!("interrupted; shutting down"),
+        () = terminate => tracing::info!("terminated; shutting down"),
+    }
+}
 
 #[derive(Debug, Parser)]
 #[command(
@@ -22,6 +46,16 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Run the server.
+    Serve {
+        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+        database_url: String,
+        #[arg(long, env = "LEDGER_BIND", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+        /// The token that may do everything (create users, see every ledger).
+        #[arg(long, env = "LEDGER_ADMIN_TOKEN", hide_env_values = true)]
+        admin_token: Option<String>,
+    },
     /// Check every ledger's hash chain; exit 1 and name the first bad position if broken.
     Verify {
         /// `postgres://...` or `sqlite:PATH`.
@@ -72,6 +106,21 @@ pub enum Command {
 /// Whatever the command failed with; `main` prints it.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Serve {
+            database_url,
+            bind,
+            admin_token,
+        } => {
+            let config = Config {
+                database_url,
+                bind,
+                admin_token,
+            };
+            let app = Application::build(config).await?;
+            eprintln!("ledger listening on http://{}:{}", bind.ip(), app.port());
+            app.run_until_stopped(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Verify { database_url } => commands::verify(&database_url).await,
         Command::Rebuild { database_url } => commands::rebuild(&database_url).await,
         Command::Replay {

@@ -2,6 +2,12 @@
 //!
 //! ## Layout
 //!
+//! - [`startup`]: [`startup::Application`]: open the log, start the read models, bind,
+//!   serve until told to stop. [`config`]: what it is started with.
+//! - `state`: what every handler shares; `auth`: who is calling and their role;
+//!   `error`: the one error type and the contract's error body; `extract`: request
+//!   extractors that answer with that body; `input`: checks on what clients send.
+//! - `routes/`: the HTTP API, a module per resource.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
 //! - `bench/`: `ledger bench ...`, each benchmark beside a baseline measured in the
@@ -10,10 +16,18 @@
 //!   (several writers in separate processes, kill -9 while appending).
 //! - [`telemetry`]: logging setup.
 
+mod auth;
 mod bench;
 pub mod cli;
 mod commands;
+pub mod config;
+mod error;
+mod extract;
+mod input;
 mod probe;
+mod routes;
+pub mod startup;
+mod state;
 pub mod telemetry;
 
 /// Where the log lives unless `--database-url` / `DATABASE_URL` says otherwise.

@@ -1,6 +1,7 @@
 //! Black-box tests: start the real `ledger` binary and check what it does from the
 //! outside. One test binary, a module per capability.
 
+mod api;
 mod cli_log;
 mod cli_verify;
 mod helpers;

@@ -1,0 +1,105 @@
+//! Who is calling, and what they may do in a ledger.
+//!
+//! A bearer token (`Authorization: Bearer <token>`, or `?token=` where headers cannot
+//! be set, as in browsers' WebSockets) names the admin or a user. Roles per ledger
+//! come from the read models: owner > member > viewer.
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use ledger::event::Role;
+use ledger::{LedgerId, TokenHash, UserId};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+/// The authenticated caller of a request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Caller {
+    Admin,
+    User(UserId),
+}
+
+impl FromRequestParts<AppState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let token = bearer(parts).ok_or(ApiError::Unauthorized)?;
+        let hash = TokenHash::of(&token);
+        if state.admin.is_some_and(|admin| admin.matches(&hash)) {
+            return Ok(Caller::Admin);
+        }
+        match state.store.user_by_token(&hash).await? {
+            Some(user) => Ok(Caller::User(user.user_id)),
+            None => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+fn bearer(parts: &Parts) -> Option<String> {
+    if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
+        let value = value.to_str().ok()?;
+        let token = value
+            .strip_prefix("Bearer ")
+            .or_else(|| value.strip_prefix("bearer "))?;
+        return (!token.trim().is_empty()).then(|| token.trim().to_owned());
+    }
+    let query = parts.uri.query()?;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("token="))
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+}
+
+impl Caller {
+    /// The user behind the call; the admin is nobody in particular.
+    pub(crate) fn user(self) -> Option<UserId> {
+        match self {
+            Caller::Admin => None,
+            Caller::User(id) => Some(id),
+        }
+    }
+
+    /// Checks the caller holds at least `needed` in `ledger`.
+    ///
+    /// # Errors
+    /// 404 when the ledger does not exist, 403 when the caller may not do this there.
+    pub(crate) async fn require(
+        self,
+        state: &AppState,
+        ledger: LedgerId,
+        needed: Role,
+    ) -> Result<(), ApiError> {
+        let lookup = |state: &AppState| {
+            state.live.read(|p| {
+                p.ledger(ledger)
+                    .map(|l| self.user().and_then(|u| l.role(u)))
+            })
+        };
+        let mut found = lookup(state);
+        if found.is_none() {
+            // Maybe just created through this or another server: let the read models
+            // catch up with everything committed so far before saying it is not there.
+            state.caught_up(state.store.head().await?).await;
+            found = lookup(state);
+        }
+        let Some(role) = found else {
+            return Err(ApiError::NotFound(format!("no ledger {ledger}")));
+        };
+        match (self, role) {
+            (Caller::Admin, _) => Ok(()),
+            (Caller::User(_), Some(role)) if role >= needed => Ok(()),
+            (Caller::User(_), _) => Err(ApiError::Forbidden(format!(
+                "this needs the {} role in ledger {ledger}",
+                match needed {
+                    Role::Owner => "owner",
+                    Role::Member => "member",
+                    Role::Viewer => "viewer",
+                }
+            ))),
+        }
+    }
+}

@@ -1,0 +1,132 @@
+//! The API's one error type and the contract's error body:
+//! `{"error": {"code", "message", "field"?}}` (409s also carry `version` and `current`).
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use ledger::{AppendError, StoreError};
+use serde_json::{json, Value};
+
+/// Everything a request can fail with. Internal failures are logged in full and
+/// answered without their details.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ApiError {
+    #[error("{message}")]
+    Malformed { message: String },
+    #[error("missing or unknown token")]
+    Unauthorized,
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{message}")]
+    Conflict {
+        code: &'static str,
+        message: String,
+        version: Option<u64>,
+        current: Option<Value>,
+    },
+    #[error("request body too large")]
+    TooLarge,
+    #[error("{message}")]
+    Invalid {
+        message: String,
+        field: Option<&'static str>,
+    },
+    #[error("the service is unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl ApiError {
+    pub(crate) fn invalid(field: &'static str, message: impl std::fmt::Display) -> ApiError {
+        ApiError::Invalid {
+            message: format!("{field}: {message}"),
+            field: Some(field),
+        }
+    }
+
+    pub(crate) fn malformed(message: impl Into<String>) -> ApiError {
+        ApiError::Malformed {
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::Malformed { .. } => (StatusCode::BAD_REQUEST, "malformed"),
+            ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
+            ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+            ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Unavailable(detail) => {
+                tracing::error!(detail, "request failed inside the service");
+                "the service cannot answer right now; retry later".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut error = json!({ "code": code, "message": message });
+        match self {
+            ApiError::Invalid {
+                field: Some(field), ..
+            } => error["field"] = json!(field),
+            ApiError::Conflict {
+                version, current, ..
+            } => {
+                if let Some(v) = version {
+                    error["version"] = json!(v);
+                }
+                if let Some(c) = current {
+                    error["current"] = c;
+                }
+            }
+            _ => {}
+        }
+        (status, Json(json!({ "error": error }))).into_response()
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        ApiError::Unavailable(e.to_string())
+    }
+}
+
+impl From<AppendError> for ApiError {
+    fn from(e: AppendError) -> Self {
+        match e {
+            AppendError::VersionConflict { current, .. } => ApiError::Conflict {
+                code: "version_conflict",
+                message: e.to_string(),
+                version: Some(current),
+                current: None,
+            },
+            AppendError::IdempotencyKeyReused { .. } => ApiError::Invalid {
+                message: e.to_string(),
+                field: Some("Idempotency-Key"),
+            },
+            AppendError::LedgerNotFound(_) => ApiError::NotFound(e.to_string()),
+            AppendError::LedgerExists(_) => ApiError::Conflict {
+                code: "exists",
+                message: e.to_string(),
+                version: None,
+                current: None,
+            },
+            AppendError::Invalid(message) => ApiError::Invalid {
+                message,
+                field: None,
+            },
+            AppendError::Store(e) => e.into(),
+        }
+    }
+}

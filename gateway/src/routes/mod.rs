@@ -1,0 +1,39 @@
+//! The HTTP API: one module per resource.
+
+mod expenses;
+mod health;
+mod ledgers;
+mod users;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::state::AppState;
+
+/// Largest JSON body accepted; larger ones get 413.
+const MAX_BODY: usize = 64 * 1024;
+
+pub(crate) fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/v1/users", post(users::create))
+        .route("/v1/ledgers", post(ledgers::create))
+        .route("/v1/ledgers/{lid}/members", post(ledgers::grant))
+        .route(
+            "/v1/ledgers/{lid}/expenses",
+            post(expenses::record).get(expenses::list),
+        )
+        .route(
+            "/v1/ledgers/{lid}/expenses/{eid}",
+            axum::routing::patch(expenses::amend).delete(expenses::delete),
+        )
+        .route(
+            "/v1/ledgers/{lid}/expenses/{eid}/history",
+            get(expenses::history),
+        )
+        .fallback(health::not_found)
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(state)
+}

@@ -1,0 +1,95 @@
+//! Building the server and running it until it is told to stop.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use anyhow::Context;
+use ledger::{Store, TokenHash};
+use projections::{Live, LiveOptions, RunError};
+use tokio::net::TcpListener;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::config::Config;
+use crate::routes;
+use crate::state::AppState;
+
+/// A server that is bound and has its read models running, not yet serving.
+pub struct Application {
+    listener: TcpListener,
+    port: u16,
+    store: Store,
+    live: Arc<Live>,
+    live_task: JoinHandle<Result<(), RunError>>,
+    stop_live: watch::Sender<bool>,
+    state: AppState,
+}
+
+impl Application {
+    /// Opens the log, starts the read models from their checkpoint and binds the
+    /// listener (port 0 picks a free port; see [`Application::port`]).
+    ///
+    /// # Errors
+    /// When the database cannot be opened or the address cannot be bound.
+    pub async fn build(config: Config) -> anyhow::Result<Application> {
+        let store = Store::open(&config.database_url)
+            .await
+            .context("opening the log")?;
+        let (stop_live, shutdown) = watch::channel(false);
+        let (live, live_task) = projections::start(store.clone(), LiveOptions::default(), shutdown)
+            .await
+            .context("starting the read models")?;
+        let listener = TcpListener::bind(config.bind)
+            .await
+            .with_context(|| format!("binding {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            store: store.clone(),
+            live: live.clone(),
+            admin: config
+                .admin_token
+                .as_deref()
+                .filter(|t| !t.is_empty())
+                .map(TokenHash::of),
+        };
+        Ok(Application {
+            listener,
+            port,
+            store,
+            live,
+            live_task,
+            stop_live,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `shutdown` completes, then finishes the requests in flight, stops
+    /// the read models (with a last checkpoint) and lets the committer finish.
+    ///
+    /// # Errors
+    /// When serving fails.
+    pub async fn run_until_stopped(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let app = routes::router(self.state);
+        tracing::info!(port = self.port, "serving");
+        axum::serve(self.listener, app)
+            .with_graceful_shutdown(shutdown)
+            .await
+            .context("serving HTTP")?;
+        self.stop_live.send_replace(true);
+        match self.live_task.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(error = %e, "the read models had stopped"),
+            Err(e) => tracing::error!(error = %e, "the read models' task failed"),
+        }
+        self.store.close().await;
+        tracing::info!(position = %self.live.position(), "stopped");
+        Ok(())
+    }
+}

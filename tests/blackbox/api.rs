@@ -567,3 +567,198 @@ async fn listing_pages_with_a_cursor() {
     assert_eq!(amounts, ["4.00", "6.00"]);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn budgets_alerts_analytics_events_and_audits() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let bid = uuid::Uuid::new_v4();
+    let budget = format!("/v1/ledgers/{lid}/budgets/{bid}");
+    let client = &app.client;
+    let put = client
+        .put(format!("{}{budget}", app.base))
+        .bearer_auth(&alice)
+        .json(&json!({ "category": "food", "amount": "100", "period": "monthly" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::OK);
+    let bad = client
+        .put(format!("{}{budget}", app.base))
+        .bearer_auth(&alice)
+        .json(&json!({ "amount": "-5", "period": "monthly" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let expenses = format!("/v1/ledgers/{lid}/expenses");
+    let mut positions = Vec::new();
+    for amount in ["50.00", "35.00", "20.00"] {
+        let (status, body) = app
+            .call(Method::POST, &expenses, Some(&alice), Some(json!({
+                "amount": amount, "occurred_on": "2026-11-10", "category": "food", "merchant": "Market"
+            })))
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        positions.push(body["position"].as_i64().unwrap());
+    }
+    let last = positions[2];
+
+    let (_, budgets) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/budgets?period=2026-11&min_position={last}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    let status = &budgets["budgets"][0];
+    assert_eq!(status["spent"], "105.00", "{budgets}");
+    assert_eq!(status["remaining"], "-5.00");
+    assert_eq!(status["utilization"], "105.0");
+    assert_eq!(status["status"], "exceeded");
+    assert_eq!(status["period_start"], "2026-11-01");
+    assert_eq!(status["period_end"], "2026-11-30");
+
+    // Crossing 80 and then 100 raises exactly two alerts (appended by the read models).
+    let alerts_path = format!("/v1/ledgers/{lid}/alerts");
+    let mut alerts = Value::Null;
+    for _ in 0..100 {
+        let head = app.head().await.get();
+        let (_, body) = app
+            .call(
+                Method::GET,
+                &format!("{alerts_path}?min_position={head}"),
+                Some(&alice),
+                None,
+            )
+            .await;
+        alerts = body;
+        if alerts["alerts"].as_array().is_some_and(|a| a.len() >= 2) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (_, alerts_again) = app
+        .call(Method::GET, &alerts_path, Some(&alice), None)
+        .await;
+    assert_eq!(
+        alerts_again["alerts"].as_array().unwrap().len(),
+        2,
+        "{alerts}"
+    );
+    let thresholds: Vec<i64> = alerts_again["alerts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["threshold"].as_i64().unwrap())
+        .collect();
+    assert_eq!(thresholds, [100, 80]);
+    assert_eq!(alerts_again["alerts"][0]["severity"], "critical");
+
+    let (_, analytics) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/analytics?date=2026-11-15"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(analytics["total"], "105.00", "{analytics}");
+    assert_eq!(analytics["count"], 3);
+    assert_eq!(analytics["month_to_date"], "105.00");
+    assert_eq!(analytics["by_month"]["2026-11"], "105.00");
+    assert_eq!(analytics["top_merchants"][0]["merchant"], "Market");
+
+    // As the ledger stood after the first expense.
+    let first = positions[0];
+    let (_, then) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/budgets?period=2026-11&as_of={first}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(then["position"], first);
+    assert_eq!(then["budgets"][0]["spent"], "50.00", "{then}");
+    let (status, body) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/analytics?as_of=yesterday"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+
+    let (_, events) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/events?limit=2"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(events["events"].as_array().unwrap().len(), 2);
+    assert_eq!(events["events"][0]["type"], "LedgerOpened");
+    assert_eq!(
+        events["events"][1]["prev_hash"],
+        events["events"][0]["hash"]
+    );
+    let after = events["next_after"].as_i64().unwrap();
+    let (_, rest) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/events?after={after}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert!(rest["events"].as_array().unwrap().len() >= 4);
+    let (_, verify) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/verify"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(verify["ok"], true, "{verify}");
+
+    let snooze = client
+        .post(format!("{}{budget}/snooze", app.base))
+        .bearer_auth(&alice)
+        .json(&json!({ "until": "2030-01-01T00:00:00Z" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(snooze.status(), StatusCode::OK);
+    let removed = client
+        .delete(format!("{}{budget}", app.base))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(removed.status(), StatusCode::OK);
+    let again = client
+        .delete(format!(
+            "{}/v1/ledgers/{lid}/budgets/{}",
+            app.base,
+            uuid::Uuid::new_v4()
+        ))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    app.stop().await;
+}

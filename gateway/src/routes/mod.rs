@@ -1,8 +1,10 @@
 //! The HTTP API: one module per resource.
 
+mod budgets;
 mod expenses;
 mod health;
 mod ledgers;
+mod reads;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -33,6 +35,19 @@ pub(crate) fn router(state: AppState) -> Router {
             "/v1/ledgers/{lid}/expenses/{eid}/history",
             get(expenses::history),
         )
+        .route("/v1/ledgers/{lid}/budgets", get(reads::budgets))
+        .route(
+            "/v1/ledgers/{lid}/budgets/{bid}",
+            axum::routing::put(budgets::set).delete(budgets::remove),
+        )
+        .route(
+            "/v1/ledgers/{lid}/budgets/{bid}/snooze",
+            post(budgets::snooze),
+        )
+        .route("/v1/ledgers/{lid}/analytics", get(reads::analytics))
+        .route("/v1/ledgers/{lid}/alerts", get(reads::alerts))
+        .route("/v1/ledgers/{lid}/events", get(reads::events))
+        .route("/v1/ledgers/{lid}/verify", get(reads::verify))
         .fallback(health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

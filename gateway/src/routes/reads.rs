@@ -1,0 +1,198 @@
+//! Reads of a ledger's read models and of its log: budgets, analytics, alerts,
+//! events and the verification of its hash chain.
+//!
+//! Every answer carries the `position` it reflects. `min_position=N` waits (bounded)
+//! until the read models reach N; `as_of=<RFC 3339 | position>` answers as the
+//! ledger stood then, folded from its log.
+
+use axum::extract::State;
+use axum::Json;
+use chrono::{DateTime, NaiveDate, Utc};
+use ledger::event::Role;
+use ledger::{LedgerId, Position};
+use projections::LedgerProjection;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::{ApiPath, ApiQuery};
+use crate::state::AppState;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct ReadQuery {
+    min_position: Option<Position>,
+    as_of: Option<String>,
+    /// Budgets: `YYYY-MM`, `YYYY-Www` or `YYYY`.
+    period: Option<String>,
+    /// Budgets and analytics: the day "now" is taken to be.
+    date: Option<String>,
+}
+
+/// The ledger's read models, now or as of a moment or position, and the position
+/// and date they answer for.
+async fn view(
+    state: &AppState,
+    ledger: LedgerId,
+    query: &ReadQuery,
+) -> Result<(Position, NaiveDate, LedgerProjection), ApiError> {
+    let missing = || ApiError::NotFound(format!("no ledger {ledger}"));
+    let (position, moment, view) = match query.as_of.as_deref() {
+        None => {
+            if let Some(p) = query.min_position {
+                state.caught_up(p).await;
+            }
+            let (position, view) = state
+                .live
+                .read(|p| (p.position(), p.ledger(ledger).cloned()));
+            (position, Utc::now(), view.ok_or_else(missing)?)
+        }
+        Some(text) => {
+            if let Ok(p) = text.parse::<Position>() {
+                let view = projections::ledger_at_position(&state.store, ledger, p)
+                    .await
+                    .map_err(run_error)?;
+                // "Then" is when the event at that position was recorded.
+                let before = Position::new(p.get().saturating_sub(1)).unwrap_or(Position::ZERO);
+                let at = state
+                    .store
+                    .read_all(before, 1)
+                    .await?
+                    .first()
+                    .map_or_else(Utc::now, |e| e.recorded_at);
+                (p, at, view.ok_or_else(missing)?)
+            } else {
+                let at: DateTime<Utc> = text.parse().map_err(|_| {
+                    ApiError::invalid("as_of", "an RFC 3339 moment or a log position")
+                })?;
+                let (p, view) = projections::ledger_at_time(&state.store, ledger, at)
+                    .await
+                    .map_err(run_error)?;
+                (p, at, view.ok_or_else(missing)?)
+            }
+        }
+    };
+    let date = match query.date.as_deref() {
+        Some(d) => crate::input::date("date", d)?,
+        None => moment.date_naive(),
+    };
+    Ok((position, date, view))
+}
+
+fn run_error(e: projections::RunError) -> ApiError {
+    ApiError::Unavailable(e.to_string())
+}
+
+/// `GET /v1/ledgers/{lid}/budgets`.
+pub(crate) async fn budgets(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ledger): ApiPath<LedgerId>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, ledger, Role::Viewer).await?;
+    let (position, today, view) = view(&state, ledger, &query).await?;
+    let date = match query.period.as_deref() {
+        Some(label) => {
+            projections::parse_period_label(label)
+                .ok_or_else(|| ApiError::invalid("period", "YYYY-MM, YYYY-Www or YYYY"))?
+                .1
+        }
+        None => today,
+    };
+    Ok(Json(
+        json!({ "position": position, "budgets": view.budgets().statuses(date) }),
+    ))
+}
+
+/// `GET /v1/ledgers/{lid}/analytics`.
+pub(crate) async fn analytics(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ledger): ApiPath<LedgerId>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, ledger, Role::Viewer).await?;
+    let (position, today, view) = view(&state, ledger, &query).await?;
+    let mut body = serde_json::to_value(view.analytics().snapshot(today))
+        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
+    body["position"] = json!(position);
+    Ok(Json(body))
+}
+
+/// `GET /v1/ledgers/{lid}/alerts`: newest first.
+pub(crate) async fn alerts(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ledger): ApiPath<LedgerId>,
+    ApiQuery(query): ApiQuery<ReadQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, ledger, Role::Viewer).await?;
+    let (position, _, view) = view(&state, ledger, &query).await?;
+    let alerts: Vec<_> = view.alerts().newest_first().collect();
+    Ok(Json(json!({ "position": position, "alerts": alerts })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventsQuery {
+    after: Option<Position>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/ledgers/{lid}/events`: the ledger's log with its hashes, for audits.
+pub(crate) async fn events(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ledger): ApiPath<LedgerId>,
+    ApiQuery(query): ApiQuery<EventsQuery>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, ledger, Role::Viewer).await?;
+    let limit = query.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid("limit", "between 1 and 1000"));
+    }
+    let head = state.store.head().await?;
+    let events = state
+        .store
+        .read_ledger(ledger, query.after.unwrap_or(Position::ZERO), None, limit)
+        .await?;
+    let next_after = (events.len() == limit)
+        .then(|| events.last().map(|e| e.position))
+        .flatten();
+    let events: Vec<Value> = events
+        .into_iter()
+        .map(|e| {
+            json!({
+                "position": e.position,
+                "stream": e.stream_id,
+                "version": e.stream_version,
+                "event_id": e.event_id,
+                "type": e.event_type,
+                "schema_version": e.schema_version,
+                "data": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::Null),
+                "metadata": serde_json::from_str::<Value>(&e.metadata).unwrap_or(Value::Null),
+                "recorded_at": e.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                "prev_hash": e.prev_hash,
+                "hash": e.hash,
+            })
+        })
+        .collect();
+    Ok(Json(
+        json!({ "position": head, "events": events, "next_after": next_after }),
+    ))
+}
+
+/// `GET /v1/ledgers/{lid}/verify`: walks the ledger's hash chain.
+pub(crate) async fn verify(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiPath(ledger): ApiPath<LedgerId>,
+) -> Result<Json<Value>, ApiError> {
+    caller.require(&state, ledger, Role::Viewer).await?;
+    let verification = state.store.verify(ledger).await?;
+    Ok(Json(
+        serde_json::to_value(verification).map_err(|e| ApiError::Unavailable(e.to_string()))?,
+    ))
+}

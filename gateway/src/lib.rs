@@ -8,6 +8,7 @@
 //!   `error`: the one error type and the contract's error body; `extract`: request
 //!   extractors that answer with that body; `input`: checks on what clients send.
 //! - `routes/`: the HTTP API, a module per resource.
+//! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
 //! - `bench/`: `ledger bench ...`, each benchmark beside a baseline measured in the
@@ -29,6 +30,7 @@ mod routes;
 pub mod startup;
 mod state;
 pub mod telemetry;
+mod ws;
 
 /// Where the log lives unless `--database-url` / `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:ledger.db";

@@ -22,6 +22,7 @@ pub struct Application {
     live: Arc<Live>,
     live_task: JoinHandle<Result<(), RunError>>,
     stop_live: watch::Sender<bool>,
+    closing: watch::Sender<bool>,
     state: AppState,
 }
 
@@ -43,6 +44,7 @@ impl Application {
             .await
             .with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
+        let (closing, closing_rx) = watch::channel(false);
         let state = AppState {
             store: store.clone(),
             live: live.clone(),
@@ -51,8 +53,10 @@ impl Application {
                 .as_deref()
                 .filter(|t| !t.is_empty())
                 .map(TokenHash::of),
+            closing: closing_rx,
         };
         Ok(Application {
+            closing,
             listener,
             port,
             store,
@@ -78,6 +82,12 @@ impl Application {
     ) -> anyhow::Result<()> {
         let app = routes::router(self.state);
         tracing::info!(port = self.port, "serving");
+        let closing = self.closing;
+        let shutdown = async move {
+            shutdown.await;
+            // Sockets are not requests: tell them to close (1001) themselves.
+            closing.send_replace(true);
+        };
         axum::serve(self.listener, app)
             .with_graceful_shutdown(shutdown)
             .await

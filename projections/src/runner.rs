@@ -29,6 +29,8 @@ pub struct LiveOptions {
     /// Batches of deltas kept for subscribers that fall behind; a slower one is told
     /// it lagged and must resynchronise.
     pub delta_buffer: usize,
+    /// Batches of deltas kept for clients that reconnect with `since`.
+    pub replay_history: usize,
 }
 
 impl Default for LiveOptions {
@@ -38,6 +40,7 @@ impl Default for LiveOptions {
             checkpoint_every: Duration::from_secs(5),
             raise_alerts: true,
             delta_buffer: 4096,
+            replay_history: 10_000,
         }
     }
 }
@@ -56,12 +59,21 @@ pub struct LiveStatus {
     pub error_position: Option<Position>,
 }
 
+/// The latest delta batches, for replay to clients that come back with `since`.
+struct Recent {
+    batches: std::collections::VecDeque<DeltaBatch>,
+    capacity: usize,
+    /// Every event after this position that had deltas is in `batches`.
+    covered_after: Position,
+}
+
 /// The deltas of one event, shared by every subscriber.
 pub type DeltaBatch = Arc<[Delta]>;
 
 /// The live read models, shared by everything that reads them.
 pub struct Live {
     state: RwLock<Projections>,
+    recent: Mutex<Recent>,
     position: watch::Sender<Position>,
     deltas: broadcast::Sender<DeltaBatch>,
     status: Mutex<LiveStatus>,
@@ -95,6 +107,17 @@ impl Live {
     /// then read a snapshot, then skip batches at or below the snapshot's position.
     pub fn subscribe(&self) -> broadcast::Receiver<DeltaBatch> {
         self.deltas.subscribe()
+    }
+
+    /// The delta batches of every event after `after`, oldest first, or `None` when
+    /// `after` is older than the history kept (the caller then sends a snapshot).
+    /// Subscribe before calling, and skip broadcast batches already replayed.
+    pub fn replay_since(&self, after: Position) -> Option<Vec<DeltaBatch>> {
+        let recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if after < recent.covered_after {
+            return None;
+        }
+        Some(recent.batches.iter().filter(|b| b.first().is_some_and(|d| d.position > after)).cloned().collect())
     }
 
     pub fn status(&self) -> LiveStatus {
@@ -133,6 +156,11 @@ pub async fn start(
     let (deltas, _) = broadcast::channel(options.delta_buffer.max(16));
     let live = Arc::new(Live {
         state: RwLock::new(projections),
+        recent: Mutex::new(Recent {
+            batches: std::collections::VecDeque::new(),
+            capacity: options.replay_history.max(1),
+            covered_after: position,
+        }),
         position: watch::Sender::new(position),
         deltas,
         status: Mutex::new(LiveStatus {
@@ -202,8 +230,18 @@ async fn fold(
             .apply_with_alerts(event)?;
         live.position.send_replace(event.position);
         if !applied.deltas.is_empty() {
+            let batch: DeltaBatch = applied.deltas.into();
+            {
+                let mut recent = live.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                if recent.batches.len() == recent.capacity {
+                    if let Some(oldest) = recent.batches.pop_front() {
+                        recent.covered_after = oldest.first().map_or(recent.covered_after, |d| d.position);
+                    }
+                }
+                recent.batches.push_back(batch.clone());
+            }
             // No subscribers is fine: nobody is watching.
-            let _ = live.deltas.send(applied.deltas.into());
+            let _ = live.deltas.send(batch);
         }
         if options.raise_alerts {
             for alert in applied.alerts {

@@ -5,5 +5,6 @@ mod api;
 mod cli_log;
 mod cli_verify;
 mod helpers;
+mod live_socket;
 mod log_durability;
 mod log_processes;

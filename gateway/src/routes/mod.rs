@@ -48,6 +48,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/ledgers/{lid}/alerts", get(reads::alerts))
         .route("/v1/ledgers/{lid}/events", get(reads::events))
         .route("/v1/ledgers/{lid}/verify", get(reads::verify))
+        .route("/v1/ws", get(crate::ws::upgrade))
         .fallback(health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

@@ -1,0 +1,180 @@
+//! The WebSocket `/v1/ws`: snapshots then deltas that reproduce the HTTP state,
+//! resume with `since`, forbidden subscriptions and bad messages.
+
+use std::time::Duration;
+
+use futures::{SinkExt, StreamExt};
+use ledger::testing::TestDb;
+use reqwest::Method;
+use serde_json::{json, Value};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::helpers::TestApp;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+async fn connect(app: &TestApp, token: &str) -> Socket {
+    let url = format!(
+        "{}/v1/ws?token={token}",
+        app.base.replace("http://", "ws://")
+    );
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("the socket opens")
+        .0
+}
+
+async fn send(socket: &mut Socket, message: Value) {
+    socket
+        .send(Message::Text(message.to_string().into()))
+        .await
+        .unwrap();
+}
+
+/// The next JSON message, skipping heartbeats.
+async fn next(socket: &mut Socket) -> Value {
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
+            .await
+            .expect("a message in time");
+        match frame.expect("the socket is open").expect("a frame") {
+            Message::Text(text) => {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["type"] != "heartbeat" {
+                    return value;
+                }
+            }
+            Message::Close(frame) => panic!("the socket closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+async fn record(app: &TestApp, token: &str, lid: &str, amount: &str) -> i64 {
+    let (status, body) = app
+        .call(Method::POST, &format!("/v1/ledgers/{lid}/expenses"), Some(token), Some(json!({
+            "amount": amount, "occurred_on": "2026-11-12", "category": "food", "merchant": "Market"
+        })))
+        .await;
+    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+    body["position"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn snapshot_and_deltas_reproduce_the_http_state_and_resume_without_gaps() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    record(&app, &alice, &lid, "1.00").await;
+
+    let mut socket = connect(&app, &alice).await;
+    let topic = format!("ledger:{lid}:expenses");
+    send(&mut socket, json!({ "type": "subscribe", "topic": topic })).await;
+    let subscribed = next(&mut socket).await;
+    assert_eq!(subscribed["type"], "subscribed");
+    assert_eq!(subscribed["recovered"], false);
+    let snapshot = next(&mut socket).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    let mut mirror: Vec<Value> = snapshot["data"]["items"].as_array().unwrap().clone();
+    let mut last = snapshot["position"].as_i64().unwrap();
+
+    for amount in ["2.00", "3.00", "4.00"] {
+        record(&app, &alice, &lid, amount).await;
+    }
+    for _ in 0..3 {
+        let delta = next(&mut socket).await;
+        assert_eq!(delta["type"], "expense_created", "{delta}");
+        let position = delta["position"].as_i64().unwrap();
+        assert!(position > last, "positions only go forward");
+        last = position;
+        mirror.push(delta["data"].clone());
+    }
+    let (_, list) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/expenses?min_position={last}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(
+        &mirror,
+        list["items"].as_array().unwrap(),
+        "snapshot + deltas = the HTTP state"
+    );
+
+    // Drop the socket, keep writing, come back with `since`: exactly the missed changes.
+    drop(socket);
+    let mut missed = Vec::new();
+    for amount in ["5.00", "6.00"] {
+        missed.push(record(&app, &alice, &lid, amount).await);
+    }
+    let mut socket = connect(&app, &alice).await;
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": topic, "since": last }),
+    )
+    .await;
+    let subscribed = next(&mut socket).await;
+    assert_eq!(subscribed["recovered"], true, "{subscribed}");
+    for expected in missed {
+        let delta = next(&mut socket).await;
+        assert_eq!(delta["type"], "expense_created");
+        assert_eq!(delta["position"].as_i64().unwrap(), expected);
+    }
+    send(&mut socket, json!({ "type": "ping", "id": 7 })).await;
+    assert_eq!(
+        next(&mut socket).await,
+        json!({ "type": "pong", "id": 7 }),
+        "nothing repeated before the pong"
+    );
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_topics_and_bad_messages_get_errors_and_the_socket_stays_open() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let (_, alice) = app.user("Alice").await;
+    let (_, eve) = app.user("Eve").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let mut socket = connect(&app, &eve).await;
+
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": format!("ledger:{lid}:budgets") }),
+    )
+    .await;
+    let error = next(&mut socket).await;
+    assert_eq!(
+        (error["type"].clone(), error["code"].clone()),
+        (json!("error"), json!("forbidden"))
+    );
+    send(
+        &mut socket,
+        json!({ "type": "subscribe", "topic": "ledger:nope:budgets" }),
+    )
+    .await;
+    assert_eq!(next(&mut socket).await["code"], "bad_topic");
+    socket
+        .send(Message::Text("{not json".into()))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut socket).await["code"], "bad_message");
+    send(&mut socket, json!({ "type": "dance" })).await;
+    assert_eq!(next(&mut socket).await["code"], "bad_message");
+    socket
+        .send(Message::Text(
+            format!("{{\"type\":\"ping\",\"id\":\"{}\"}}", "x".repeat(20_000)).into(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(next(&mut socket).await["code"], "too_large");
+    send(&mut socket, json!({ "type": "ping", "id": "still here" })).await;
+    assert_eq!(next(&mut socket).await["type"], "pong");
+
+    // Without a token there is no socket at all.
+    let url = format!("{}/v1/ws", app.base.replace("http://", "ws://"));
+    assert!(tokio_tungstenite::connect_async(url).await.is_err());
+    app.stop().await;
+}

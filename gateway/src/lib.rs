@@ -9,6 +9,7 @@
 //!   extractors that answer with that body; `input`: checks on what clients send.
 //! - `routes/`: the HTTP API, a module per resource.
 //! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
+//! - `sse`: the same topics as Server-Sent Events, resumable with `Last-Event-ID`.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
 //! - `bench/`: `ledger bench ...`, each benchmark beside a baseline measured in the
@@ -27,6 +28,7 @@ mod extract;
 mod input;
 mod probe;
 mod routes;
+mod sse;
 pub mod startup;
 mod state;
 pub mod telemetry;

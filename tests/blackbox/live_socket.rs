@@ -178,3 +178,103 @@ async fn forbidden_topics_and_bad_messages_get_errors_and_the_socket_stays_open(
     assert!(tokio_tungstenite::connect_async(url).await.is_err());
     app.stop().await;
 }
+
+/// Reads SSE events (`event`, `id`, parsed `data`) until `count` have arrived.
+async fn sse_events(
+    body: &mut (impl futures::Stream<Item = reqwest::Result<bytes::Bytes>> + Unpin),
+    buffer: &mut String,
+    count: usize,
+) -> Vec<(String, String, Value)> {
+    let mut events = Vec::new();
+    while events.len() < count {
+        while let Some(end) = buffer.find("\n\n") {
+            let block: String = buffer.drain(..end + 2).collect();
+            let (mut kind, mut id, mut data) = (String::new(), String::new(), String::new());
+            for line in block.lines() {
+                if let Some(v) = line.strip_prefix("event:") {
+                    kind = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("id:") {
+                    id = v.trim().to_owned();
+                } else if let Some(v) = line.strip_prefix("data:") {
+                    data.push_str(v.trim());
+                }
+            }
+            if !data.is_empty() {
+                events.push((kind, id, serde_json::from_str(&data).unwrap()));
+            }
+        }
+        if events.len() >= count {
+            break;
+        }
+        let chunk = tokio::time::timeout(Duration::from_secs(10), body.next())
+            .await
+            .expect("an event in time");
+        buffer.push_str(&String::from_utf8_lossy(
+            &chunk.expect("the stream is open").unwrap(),
+        ));
+    }
+    events
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_sent_events_carry_positions_and_resume_from_last_event_id() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let url = format!(
+        "{}/v1/ledgers/{lid}/stream?topics=expenses,analytics",
+        app.base
+    );
+    let response = app
+        .client
+        .get(&url)
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let mut body = response.bytes_stream();
+    let mut buffer = String::new();
+    let snapshots = sse_events(&mut body, &mut buffer, 2).await;
+    assert!(
+        snapshots.iter().all(|(kind, _, _)| kind == "snapshot"),
+        "{snapshots:?}"
+    );
+
+    let position = record(&app, &alice, &lid, "9.99").await;
+    let events = sse_events(&mut body, &mut buffer, 2).await;
+    let kinds: Vec<&str> = events.iter().map(|(k, _, _)| k.as_str()).collect();
+    assert_eq!(kinds, ["expense_created", "analytics_updated"]);
+    assert!(events.iter().all(|(_, id, _)| *id == position.to_string()));
+    assert_eq!(events[0].2["data"]["amount"], "9.99");
+    drop(body);
+
+    let later = record(&app, &alice, &lid, "1.01").await;
+    let resumed = app
+        .client
+        .get(format!(
+            "{}/v1/ledgers/{lid}/stream?topics=expenses",
+            app.base
+        ))
+        .bearer_auth(&alice)
+        .header("last-event-id", position.to_string())
+        .send()
+        .await
+        .unwrap();
+    let mut body = resumed.bytes_stream();
+    let mut buffer = String::new();
+    let events = sse_events(&mut body, &mut buffer, 1).await;
+    assert_eq!(events[0].0, "expense_created");
+    assert_eq!(events[0].1, later.to_string());
+    drop(body);
+
+    let forbidden = app
+        .client
+        .get(&url)
+        .bearer_auth(&app.user("Eve").await.1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(forbidden.status(), reqwest::StatusCode::FORBIDDEN);
+    app.stop().await;
+}

@@ -49,6 +49,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/ledgers/{lid}/events", get(reads::events))
         .route("/v1/ledgers/{lid}/verify", get(reads::verify))
         .route("/v1/ws", get(crate::ws::upgrade))
+        .route("/v1/ledgers/{lid}/stream", get(crate::sse::stream))
         .fallback(health::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)

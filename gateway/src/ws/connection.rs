@@ -16,7 +16,7 @@ use ledger::Position;
 use serde_json::{json, Value};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::messages::{self, ClientMessage, Kind, Topic};
+use super::messages::{self, ClientMessage, Topic};
 use super::MAX_CLIENT_MESSAGE;
 use crate::auth::Caller;
 use crate::state::AppState;
@@ -193,18 +193,7 @@ impl Connection {
     }
 
     fn snapshot(&self, topic: Topic) -> (Position, Value) {
-        let today = chrono::Utc::now().date_naive();
-        self.state.live.read(|p| {
-            let Some(l) = p.ledger(topic.ledger) else { return (p.position(), Value::Null) };
-            let data = match topic.kind {
-                Kind::Expenses => json!({ "items": l.expenses().in_date_order(None, None, None).collect::<Vec<_>>() }),
-                Kind::Budgets => json!({ "budgets": l.budgets().statuses(today) }),
-                Kind::Analytics => serde_json::to_value(l.analytics().snapshot(today)).unwrap_or(Value::Null),
-                Kind::Alerts => json!({ "alerts": l.alerts().newest_first().collect::<Vec<_>>() }),
-                Kind::Imports => json!({ "imports": [] }),
-            };
-            (p.position(), data)
-        })
+        messages::snapshot(&self.state.live, topic)
     }
 
     fn forward(&mut self, batch: &[projections::Delta]) -> Vec<Value> {

@@ -121,3 +121,25 @@ pub(crate) fn delta(topic: Topic, delta: &Delta) -> Value {
 pub(crate) fn error(code: &str, message: impl std::fmt::Display) -> Value {
     json!({ "type": "error", "code": code, "message": message.to_string() })
 }
+
+/// A topic's current state as a snapshot's `data`, and the position it reflects.
+pub(crate) fn snapshot(live: &projections::Live, topic: Topic) -> (Position, Value) {
+    let today = chrono::Utc::now().date_naive();
+    live.read(|p| {
+        let Some(l) = p.ledger(topic.ledger) else {
+            return (p.position(), Value::Null);
+        };
+        let data = match topic.kind {
+            Kind::Expenses => {
+                json!({ "items": l.expenses().in_date_order(None, None, None).collect::<Vec<_>>() })
+            }
+            Kind::Budgets => json!({ "budgets": l.budgets().statuses(today) }),
+            Kind::Analytics => {
+                serde_json::to_value(l.analytics().snapshot(today)).unwrap_or(Value::Null)
+            }
+            Kind::Alerts => json!({ "alerts": l.alerts().newest_first().collect::<Vec<_>>() }),
+            Kind::Imports => json!({ "imports": [] }),
+        };
+        (p.position(), data)
+    })
+}

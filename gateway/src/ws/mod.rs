@@ -5,7 +5,7 @@
 //! without a network.
 
 mod connection;
-mod messages;
+pub(crate) mod messages;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;

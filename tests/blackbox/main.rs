@@ -8,3 +8,4 @@ mod helpers;
 mod live_socket;
 mod log_durability;
 mod log_processes;
+mod two_servers;

@@ -40,8 +40,9 @@ pub struct Cli {
     /// More log output (or set RUST_LOG).
     #[arg(long, short, global = true)]
     pub verbose: bool,
+    /// Without one, `serve` with its defaults (or their environment variables).
     #[command(subcommand)]
-    pub command: Command,
+    pub command: Option<Command>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,7 +106,18 @@ pub enum Command {
 /// # Errors
 /// Whatever the command failed with; `main` prints it.
 pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    match cli.command {
+    let command = match cli.command {
+        Some(command) => command,
+        None => Command::Serve {
+            database_url: std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned()),
+            bind: match std::env::var("LEDGER_BIND") {
+                Ok(bind) => bind.parse().map_err(|e| anyhow::anyhow!("LEDGER_BIND {bind:?}: {e}"))?,
+                Err(_) => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
+            },
+            admin_token: std::env::var("LEDGER_ADMIN_TOKEN").ok(),
+        },
+    };
+    match command {
         Command::Serve {
             database_url,
             bind,

@@ -79,10 +79,16 @@ impl Caller {
                     .map(|l| self.user().and_then(|u| l.role(u)))
             })
         };
+        let allowed = |found: &Option<Option<Role>>| match (self, found) {
+            (Caller::Admin, Some(_)) => true,
+            (Caller::User(_), Some(Some(role))) => *role >= needed,
+            _ => false,
+        };
         let mut found = lookup(state);
-        if found.is_none() {
-            // Maybe just created through this or another server: let the read models
-            // catch up with everything committed so far before saying it is not there.
+        if !allowed(&found) {
+            // Maybe the ledger or the grant was just committed, through this server or
+            // another: let the read models catch up with everything committed so far
+            // before saying no.
             state.caught_up(state.store.head().await?).await;
             found = lookup(state);
         }

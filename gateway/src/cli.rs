@@ -109,9 +109,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = match cli.command {
         Some(command) => command,
         None => Command::Serve {
-            database_url: std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned()),
+            database_url: std::env::var("DATABASE_URL")
+                .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned()),
             bind: match std::env::var("LEDGER_BIND") {
-                Ok(bind) => bind.parse().map_err(|e| anyhow::anyhow!("LEDGER_BIND {bind:?}: {e}"))?,
+                Ok(bind) => bind
+                    .parse()
+                    .map_err(|e| anyhow::anyhow!("LEDGER_BIND {bind:?}: {e}"))?,
                 Err(_) => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             },
             admin_token: std::env::var("LEDGER_ADMIN_TOKEN").ok(),

@@ -7,12 +7,14 @@
 
 use std::cmp::{Ordering, Reverse};
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{Datelike, NaiveDate};
 use ledger::Currency;
 use rust_decimal::Decimal;
 use serde::Serialize;
 
+use crate::derived::Derived;
 use crate::expenses::Contribution;
 use crate::money::Money;
 use crate::period::{month_key, month_start, previous_month_start};
@@ -72,21 +74,24 @@ impl AnalyticsChange {
     }
 }
 
-/// Orders merchants for `top_merchants`: total descending, then count descending,
-/// then name, so ties never depend on insertion order.
+/// A merchant's place in `top_merchants`: total descending, then count descending,
+/// then name, so ties never depend on insertion order. It also is the merchant's
+/// sums, so the ranking's key of a merchant is always at hand to move it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct MerchantRank {
     total: Decimal,
     count: u64,
-    merchant: String,
+    /// Shared with the key in `Analytics::merchants`: re-ranking a merchant after
+    /// each of its expenses copies no name.
+    merchant: Arc<str>,
 }
 
 impl Ord for MerchantRank {
     fn cmp(&self, other: &Self) -> Ordering {
-        (Reverse(self.total), Reverse(self.count), &self.merchant).cmp(&(
+        (Reverse(self.total), Reverse(self.count), &*self.merchant).cmp(&(
             Reverse(other.total),
             Reverse(other.count),
-            &other.merchant,
+            &*other.merchant,
         ))
     }
 }
@@ -106,10 +111,14 @@ pub struct Analytics {
     by_day: BTreeMap<NaiveDate, Tally>,
     /// Keyed by the month's first day, which orders correctly for every year.
     by_month: BTreeMap<NaiveDate, Tally>,
-    by_category: BTreeMap<(NaiveDate, String), Tally>,
-    merchants: BTreeMap<String, Tally>,
+    /// Month (first day), then category. Nested rather than keyed by pairs so a
+    /// category is looked up by `&str`; a month without categories left is removed.
+    by_category: BTreeMap<NaiveDate, BTreeMap<String, Tally>>,
+    /// Every merchant with live expenses, with its sums.
+    merchants: BTreeMap<Arc<str>, MerchantRank>,
     /// The same merchants ordered for `top_merchants`, so the top N is read in O(N).
-    ranking: BTreeSet<MerchantRank>,
+    /// Built by the first read (a rebuild reads none).
+    ranking: Derived<BTreeSet<MerchantRank>>,
 }
 
 /// The shown values of the keys one event may touch, taken before and after it.
@@ -120,7 +129,8 @@ struct Shown {
     days: Vec<Option<Money>>,
     months: Vec<Option<Money>>,
     categories: Vec<Option<Money>>,
-    top_merchants: Option<Vec<MerchantTotal>>,
+    /// The top merchants' ranks, turned into [`MerchantTotal`]s only if they moved.
+    top_merchants: Option<Vec<MerchantRank>>,
 }
 
 impl Analytics {
@@ -132,7 +142,7 @@ impl Analytics {
             by_month: BTreeMap::new(),
             by_category: BTreeMap::new(),
             merchants: BTreeMap::new(),
-            ranking: BTreeSet::new(),
+            ranking: Derived::default(),
         }
     }
 
@@ -164,14 +174,16 @@ impl Analytics {
 
     /// Spending per `YYYY-MM` month and category.
     pub fn by_category(&self) -> BTreeMap<String, BTreeMap<String, Money>> {
-        let mut nested: BTreeMap<String, BTreeMap<String, Money>> = BTreeMap::new();
-        for ((month, category), t) in &self.by_category {
-            nested
-                .entry(month_key(*month))
-                .or_default()
-                .insert(category.clone(), self.money(t.sum));
-        }
-        nested
+        self.by_category
+            .iter()
+            .map(|(month, categories)| {
+                let sums = categories
+                    .iter()
+                    .map(|(category, t)| (category.clone(), self.money(t.sum)))
+                    .collect();
+                (month_key(*month), sums)
+            })
+            .collect()
     }
 
     /// The latest day with a live expense.
@@ -181,24 +193,31 @@ impl Analytics {
 
     /// The `n` merchants with the highest totals (then most expenses, then by name).
     pub fn top_merchants(&self, n: usize) -> Vec<MerchantTotal> {
-        self.ranking
+        self.ranking()
             .iter()
             .take(n)
-            .map(|rank| MerchantTotal {
-                merchant: rank.merchant.clone(),
-                total: self.money(rank.total),
-                count: rank.count,
-            })
+            .map(|rank| self.merchant_total(rank))
             .collect()
+    }
+
+    fn ranking(&self) -> &BTreeSet<MerchantRank> {
+        self.ranking
+            .get_or_build(|| self.merchants.values().cloned().collect())
+    }
+
+    fn merchant_total(&self, rank: &MerchantRank) -> MerchantTotal {
+        MerchantTotal {
+            merchant: rank.merchant.to_string(),
+            total: self.money(rank.total),
+            count: rank.count,
+        }
     }
 
     /// One merchant's spending, if it has live expenses.
     pub fn merchant(&self, merchant: &str) -> Option<MerchantTotal> {
-        self.merchants.get(merchant).map(|t| MerchantTotal {
-            merchant: merchant.to_owned(),
-            total: self.money(t.sum),
-            count: t.count,
-        })
+        self.merchants
+            .get(merchant)
+            .map(|rank| self.merchant_total(rank))
     }
 
     /// Spending from the first of `today`'s month up to and including `today`.
@@ -240,12 +259,30 @@ impl Analytics {
         }
     }
 
-    /// Replaces one expense's contribution (`None`: it had none, or has none now) and
-    /// says what a subscriber sees change; `None` when nothing shown changed.
+    /// Replaces one expense's contribution (`None`: it had none, or has none now)
+    /// without working out what a subscriber sees change: the fold of a rebuild.
+    pub(crate) fn replace(
+        &mut self,
+        before: Option<&Contribution<'_>>,
+        after: Option<&Contribution<'_>>,
+    ) {
+        if before == after {
+            return;
+        }
+        if let Some(c) = before {
+            self.remove(c);
+        }
+        if let Some(c) = after {
+            self.add(c);
+        }
+    }
+
+    /// Replaces one expense's contribution as [`Analytics::replace`] does, and says
+    /// what a subscriber sees change; `None` when nothing shown changed.
     pub(crate) fn update(
         &mut self,
-        before: Option<&Contribution>,
-        after: Option<&Contribution>,
+        before: Option<&Contribution<'_>>,
+        after: Option<&Contribution<'_>>,
     ) -> Option<AnalyticsChange> {
         if before == after {
             return None;
@@ -253,28 +290,28 @@ impl Analytics {
         let both = || before.into_iter().chain(after);
         let days: BTreeSet<NaiveDate> = both().map(|c| c.occurred_on).collect();
         let months: BTreeSet<NaiveDate> = both().map(|c| month_start(c.occurred_on)).collect();
-        let categories: BTreeSet<(NaiveDate, String)> = both()
-            .map(|c| (month_start(c.occurred_on), c.category.clone()))
+        let categories: BTreeSet<(NaiveDate, &str)> = both()
+            .map(|c| (month_start(c.occurred_on), c.category))
             .collect();
         let merchants_touched = both().any(|c| c.merchant.is_some());
 
         let old = self.shown(&days, &months, &categories, merchants_touched);
-        if let Some(c) = before {
-            self.remove(c);
-        }
-        if let Some(c) = after {
-            self.add(c);
-        }
+        self.replace(before, after);
         let new = self.shown(&days, &months, &categories, merchants_touched);
         if old == new {
             return None;
         }
 
-        let top_merchants_moved = old.top_merchants != new.top_merchants;
+        let top_merchants = match (old.top_merchants, new.top_merchants) {
+            (Some(was), Some(now)) if was != now => {
+                Some(now.iter().map(|rank| self.merchant_total(rank)).collect())
+            }
+            _ => None,
+        };
         let mut change = AnalyticsChange {
             total: (old.total != new.total).then_some(new.total),
             count: (old.count != new.count).then_some(new.count),
-            top_merchants: new.top_merchants.filter(|_| top_merchants_moved),
+            top_merchants,
             ..AnalyticsChange::default()
         };
         for ((day, was), now) in days.iter().zip(&old.days).zip(new.days) {
@@ -301,7 +338,7 @@ impl Analytics {
                 .entry(month_key(*month))
                 .or_insert_with(|| month_left.then(BTreeMap::new));
             if let Some(categories) = entry {
-                categories.insert(category.clone(), now);
+                categories.insert((*category).to_owned(), now);
             }
         }
         Some(change)
@@ -311,7 +348,7 @@ impl Analytics {
         &self,
         days: &BTreeSet<NaiveDate>,
         months: &BTreeSet<NaiveDate>,
-        categories: &BTreeSet<(NaiveDate, String)>,
+        categories: &BTreeSet<(NaiveDate, &str)>,
         merchants_touched: bool,
     ) -> Shown {
         let value = |t: Option<&Tally>| t.map(|t| self.money(t.sum));
@@ -322,61 +359,91 @@ impl Analytics {
             months: months.iter().map(|m| value(self.by_month.get(m))).collect(),
             categories: categories
                 .iter()
-                .map(|k| value(self.by_category.get(k)))
+                .map(|(month, category)| {
+                    value(self.by_category.get(month).and_then(|c| c.get(*category)))
+                })
                 .collect(),
-            top_merchants: merchants_touched.then(|| self.top_merchants(TOP_MERCHANTS)),
+            top_merchants: merchants_touched
+                .then(|| self.ranking().iter().take(TOP_MERCHANTS).cloned().collect()),
         }
     }
 
-    fn add(&mut self, c: &Contribution) {
+    /// Counts one expense's contribution in.
+    pub(crate) fn add(&mut self, c: &Contribution<'_>) {
         self.total.sum += c.amount;
         self.total.count += 1;
         let month = month_start(c.occurred_on);
         tally::add(&mut self.by_day, c.occurred_on, c.amount);
         tally::add(&mut self.by_month, month, c.amount);
-        tally::add(&mut self.by_category, (month, c.category.clone()), c.amount);
-        if let Some(merchant) = &c.merchant {
-            self.unrank(merchant);
-            tally::add(&mut self.merchants, merchant.clone(), c.amount);
-            self.rank(merchant);
+        tally::add_named(
+            self.by_category.entry(month).or_default(),
+            c.category,
+            c.amount,
+        );
+        if let Some(merchant) = c.merchant {
+            self.add_merchant(merchant, c.amount);
         }
     }
 
-    fn remove(&mut self, c: &Contribution) {
+    /// Takes one expense's contribution back out.
+    pub(crate) fn remove(&mut self, c: &Contribution<'_>) {
         self.total.sum -= c.amount;
         self.total.count = self.total.count.saturating_sub(1);
         let month = month_start(c.occurred_on);
         tally::remove(&mut self.by_day, &c.occurred_on, c.amount);
         tally::remove(&mut self.by_month, &month, c.amount);
-        tally::remove(
-            &mut self.by_category,
-            &(month, c.category.clone()),
-            c.amount,
-        );
-        if let Some(merchant) = &c.merchant {
-            self.unrank(merchant);
-            tally::remove(&mut self.merchants, merchant, c.amount);
-            self.rank(merchant);
+        if let Some(categories) = self.by_category.get_mut(&month) {
+            tally::remove(categories, c.category, c.amount);
+            if categories.is_empty() {
+                self.by_category.remove(&month);
+            }
+        }
+        if let Some(merchant) = c.merchant {
+            self.remove_merchant(merchant, c.amount);
         }
     }
 
-    fn unrank(&mut self, merchant: &str) {
-        if let Some(t) = self.merchants.get(merchant) {
-            self.ranking.remove(&MerchantRank {
-                total: t.sum,
-                count: t.count,
-                merchant: merchant.to_owned(),
-            });
+    fn add_merchant(&mut self, merchant: &str, amount: Decimal) {
+        let mut ranking = self.ranking.built_mut();
+        if let Some(rank) = self.merchants.get_mut(merchant) {
+            // Out of the ranking under its old sums, back in under the new ones.
+            if let Some(ranking) = ranking.as_deref_mut() {
+                ranking.remove(rank);
+            }
+            rank.total += amount;
+            rank.count += 1;
+            if let Some(ranking) = ranking {
+                ranking.insert(rank.clone());
+            }
+            return;
         }
+        let rank = MerchantRank {
+            total: amount,
+            count: 1,
+            merchant: Arc::from(merchant),
+        };
+        if let Some(ranking) = ranking {
+            ranking.insert(rank.clone());
+        }
+        self.merchants.insert(Arc::clone(&rank.merchant), rank);
     }
 
-    fn rank(&mut self, merchant: &str) {
-        if let Some(t) = self.merchants.get(merchant) {
-            self.ranking.insert(MerchantRank {
-                total: t.sum,
-                count: t.count,
-                merchant: merchant.to_owned(),
-            });
+    /// Takes `amount` back out of `merchant`, which leaves with its last expense.
+    /// Removing what was never added leaves everything as it was.
+    fn remove_merchant(&mut self, merchant: &str, amount: Decimal) {
+        let Some(rank) = self.merchants.get_mut(merchant) else {
+            return;
+        };
+        let mut ranking = self.ranking.built_mut();
+        if let Some(ranking) = ranking.as_deref_mut() {
+            ranking.remove(rank);
+        }
+        rank.total -= amount;
+        rank.count = rank.count.saturating_sub(1);
+        if rank.count == 0 {
+            self.merchants.remove(merchant);
+        } else if let Some(ranking) = ranking {
+            ranking.insert(rank.clone());
         }
     }
 }
@@ -393,12 +460,17 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn spend(amount: &str, date: &str, category: &str, merchant: Option<&str>) -> Contribution {
+    fn spend<'a>(
+        amount: &str,
+        date: &str,
+        category: &'a str,
+        merchant: Option<&'a str>,
+    ) -> Contribution<'a> {
         Contribution {
             amount: amount.parse().unwrap(),
             occurred_on: d(date),
-            category: category.into(),
-            merchant: merchant.map(String::from),
+            category,
+            merchant,
         }
     }
 

@@ -125,6 +125,7 @@ const fn slot(period: BudgetPeriod) -> usize {
     }
 }
 
+/// Every period kind, in the order of their slots.
 const PERIODS: [BudgetPeriod; 3] = [
     BudgetPeriod::Weekly,
     BudgetPeriod::Monthly,
@@ -139,29 +140,27 @@ struct Spending {
 }
 
 impl Spending {
-    fn add(&mut self, c: &Contribution) {
-        let by_category = self.by_category.entry(c.category.clone()).or_default();
-        for period in PERIODS {
-            let start = period_start(period, c.occurred_on);
-            tally::add(&mut self.all[slot(period)], start, c.amount);
-            tally::add(&mut by_category[slot(period)], start, c.amount);
+    fn add(&mut self, c: &Contribution<'_>) {
+        let starts = PERIODS.map(|period| period_start(period, c.occurred_on));
+        add_to(&mut self.all, &starts, c.amount);
+        // Looked up by `&str` first: the category's name is copied into a key only the
+        // first time it is seen.
+        if let Some(sums) = self.by_category.get_mut(c.category) {
+            add_to(sums, &starts, c.amount);
+            return;
         }
+        let sums = self.by_category.entry(c.category.to_owned()).or_default();
+        add_to(sums, &starts, c.amount);
     }
 
-    fn remove(&mut self, c: &Contribution) {
-        for period in PERIODS {
-            let start = period_start(period, c.occurred_on);
-            tally::remove(&mut self.all[slot(period)], &start, c.amount);
-            if let Some(by_category) = self.by_category.get_mut(&c.category) {
-                tally::remove(&mut by_category[slot(period)], &start, c.amount);
+    fn remove(&mut self, c: &Contribution<'_>) {
+        let starts = PERIODS.map(|period| period_start(period, c.occurred_on));
+        remove_from(&mut self.all, &starts, c.amount);
+        if let Some(sums) = self.by_category.get_mut(c.category) {
+            remove_from(sums, &starts, c.amount);
+            if sums.iter().all(BTreeMap::is_empty) {
+                self.by_category.remove(c.category);
             }
-        }
-        if self
-            .by_category
-            .get(&c.category)
-            .is_some_and(|sums| sums.iter().all(BTreeMap::is_empty))
-        {
-            self.by_category.remove(&c.category);
         }
     }
 
@@ -173,6 +172,20 @@ impl Spending {
         sums.map_or(Decimal::ZERO, |sums| {
             tally::sum(&sums[slot(period)], &start)
         })
+    }
+}
+
+/// Counts `amount` in for each period kind, `starts` being the periods' first days in
+/// the order of [`PERIODS`].
+fn add_to(sums: &mut ByPeriod, starts: &[NaiveDate; 3], amount: Decimal) {
+    for (sum, start) in sums.iter_mut().zip(starts) {
+        tally::add(sum, *start, amount);
+    }
+}
+
+fn remove_from(sums: &mut ByPeriod, starts: &[NaiveDate; 3], amount: Decimal) {
+    for (sum, start) in sums.iter_mut().zip(starts) {
+        tally::remove(sum, start, amount);
     }
 }
 
@@ -230,10 +243,26 @@ impl Budgets {
     /// the stored definition (the fold uses this for the definition a `BudgetSet`
     /// replaces).
     pub(crate) fn status_of(&self, budget: &BudgetDefinition, date: NaiveDate) -> BudgetStatus {
+        let spent = self.spent_in(budget, period_start(budget.period, date));
+        self.status_with(budget, date, spent)
+    }
+
+    /// The live spending `budget` measures in its period starting on `start`.
+    pub(crate) fn spent_in(&self, budget: &BudgetDefinition, start: NaiveDate) -> Decimal {
+        self.spending
+            .spent(budget.category.as_deref(), budget.period, start)
+    }
+
+    /// `budget`'s status in its period that contains `date`, had `spent` been spent
+    /// in it: the fold builds the status before an expense moved from the spending it
+    /// noted then, instead of building every status twice to compare them.
+    pub(crate) fn status_with(
+        &self,
+        budget: &BudgetDefinition,
+        date: NaiveDate,
+        spent: Decimal,
+    ) -> BudgetStatus {
         let start = period_start(budget.period, date);
-        let spent = self
-            .spending
-            .spent(budget.category.as_deref(), budget.period, start);
         let limit = budget.limit.as_decimal();
         let lowest_threshold = budget.thresholds.iter().min();
         let status = BudgetStatus {
@@ -263,14 +292,18 @@ impl Budgets {
         }
     }
 
-    /// The budgets an expense of `category` counts against: that category's and the
-    /// all-spending ones, in id order.
-    pub(crate) fn matching(&self, category: &str) -> Vec<&BudgetDefinition> {
+    /// The budgets an expense of `category` counts against: the all-spending ones,
+    /// then that category's, each in id order. A budget is in one of the two groups
+    /// only, so none comes twice.
+    pub(crate) fn matching<'a>(
+        &'a self,
+        category: &str,
+    ) -> impl Iterator<Item = &'a BudgetDefinition> + 'a {
         let of_category = self.by_category.get(category).into_iter().flatten();
-        let ids: BTreeSet<&BudgetId> = self.all_spending.iter().chain(of_category).collect();
-        ids.into_iter()
+        self.all_spending
+            .iter()
+            .chain(of_category)
             .filter_map(|id| self.definitions.get(id))
-            .collect()
     }
 
     /// The definition `set` (at stream `version`, `limit` already at the ledger's
@@ -334,12 +367,22 @@ impl Budgets {
         }
     }
 
-    pub(crate) fn add_spending(&mut self, c: &Contribution) {
-        self.spending.add(c);
+    /// Moves spending from an expense's old contribution to its new one.
+    pub(crate) fn move_spending(
+        &mut self,
+        before: Option<&Contribution<'_>>,
+        after: Option<&Contribution<'_>>,
+    ) {
+        if let Some(c) = before {
+            self.spending.remove(c);
+        }
+        if let Some(c) = after {
+            self.spending.add(c);
+        }
     }
 
-    pub(crate) fn remove_spending(&mut self, c: &Contribution) {
-        self.spending.remove(c);
+    pub(crate) fn add_spending(&mut self, c: &Contribution<'_>) {
+        self.spending.add(c);
     }
 
     fn unindex(&mut self, id: BudgetId) {
@@ -374,11 +417,11 @@ mod tests {
         s.parse().unwrap()
     }
 
-    fn spend(amount: &str, date: &str, category: &str) -> Contribution {
+    fn spend<'a>(amount: &str, date: &str, category: &'a str) -> Contribution<'a> {
         Contribution {
             amount: amount.parse().unwrap(),
             occurred_on: d(date),
-            category: category.into(),
+            category,
             merchant: None,
         }
     }
@@ -478,7 +521,7 @@ mod tests {
                 .to_string(),
             "0.00"
         );
-        budgets.remove_spending(&c);
+        budgets.move_spending(Some(&c), None);
         assert_eq!(budgets, before);
     }
 
@@ -501,10 +544,10 @@ mod tests {
         set.category = None;
         let widened = budgets.defined_by(&set, set.amount, 4);
         budgets.put(widened);
-        assert_eq!(budgets.matching("anything").len(), 1);
-        assert_eq!(budgets.matching("food").len(), 1);
+        assert_eq!(budgets.matching("anything").count(), 1);
+        assert_eq!(budgets.matching("food").count(), 1);
         budgets.remove(id);
-        assert!(budgets.matching("food").is_empty());
+        assert_eq!(budgets.matching("food").count(), 0);
         assert_eq!(budgets, Budgets::new(eur()));
     }
 }

@@ -1,12 +1,17 @@
 //! The current state of every expense of one ledger, deleted ones included.
 
+use std::collections::btree_map::Entry;
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::event::{ExpenseAmended, ExpenseRecorded};
 use ledger::{Amount, Currency, ExpenseId, ImportId, UserId};
 use rust_decimal::Decimal;
 use serde::Serialize;
+use uuid::Uuid;
+
+use crate::derived::Derived;
 
 /// An expense as the contract shows it. A deleted expense stays, with `deleted: true`,
 /// so its history and id remain resolvable.
@@ -34,17 +39,20 @@ pub struct Expense {
 
 /// What a live expense adds to the aggregates (budgets and analytics); a change to
 /// an expense takes its old contribution out and puts its new one in.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(crate) struct Contribution {
+///
+/// It borrows its names from the expense: the aggregates only copy a name when they
+/// see it for the first time, so folding an expense allocates no names of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Contribution<'a> {
     pub(crate) amount: Decimal,
     pub(crate) occurred_on: NaiveDate,
-    pub(crate) category: String,
-    pub(crate) merchant: Option<String>,
+    pub(crate) category: &'a str,
+    pub(crate) merchant: Option<&'a str>,
 }
 
-impl Contribution {
+impl Contribution<'_> {
     /// Whether budgets see a difference: they ignore the merchant.
-    pub(crate) fn same_spending(&self, other: &Contribution) -> bool {
+    pub(crate) fn same_spending(&self, other: &Contribution<'_>) -> bool {
         self.amount == other.amount
             && self.occurred_on == other.occurred_on
             && self.category == other.category
@@ -52,9 +60,10 @@ impl Contribution {
 }
 
 impl Expense {
-    /// `amount` must already be at `currency`'s precision.
+    /// `amount` must already be at `currency`'s precision. Takes the event by value
+    /// so its texts move into the expense instead of being copied.
     pub(crate) fn recorded(
-        event: &ExpenseRecorded,
+        event: ExpenseRecorded,
         amount: Amount,
         currency: Currency,
         version: u64,
@@ -67,10 +76,10 @@ impl Expense {
             amount,
             currency,
             occurred_on: event.occurred_on,
-            category: event.category.clone(),
-            merchant: event.merchant.clone(),
-            description: event.description.clone(),
-            tags: event.tags.clone(),
+            category: event.category,
+            merchant: event.merchant,
+            description: event.description,
+            tags: event.tags,
             deleted: false,
             recorded_at,
             recorded_by,
@@ -84,7 +93,7 @@ impl Expense {
     /// amendment's amount already at the ledger's precision, if it has one.
     pub(crate) fn amended(
         &self,
-        event: &ExpenseAmended,
+        event: ExpenseAmended,
         amount: Option<Amount>,
         version: u64,
     ) -> Expense {
@@ -96,36 +105,28 @@ impl Expense {
         if let Some(date) = event.occurred_on {
             next.occurred_on = date;
         }
-        if let Some(category) = &event.category {
-            next.category.clone_from(category);
+        if let Some(category) = event.category {
+            next.category = category;
         }
-        if let Some(merchant) = &event.merchant {
-            next.merchant.clone_from(merchant);
+        if let Some(merchant) = event.merchant {
+            next.merchant = merchant;
         }
-        if let Some(description) = &event.description {
-            next.description.clone_from(description);
+        if let Some(description) = event.description {
+            next.description = description;
         }
-        if let Some(tags) = &event.tags {
-            next.tags.clone_from(tags);
+        if let Some(tags) = event.tags {
+            next.tags = tags;
         }
         next
     }
 
-    pub(crate) fn deleted(&self, version: u64) -> Expense {
-        Expense {
-            version,
-            deleted: true,
-            ..self.clone()
-        }
-    }
-
     /// `None` once deleted: a deleted expense counts nowhere.
-    pub(crate) fn contribution(&self) -> Option<Contribution> {
+    pub(crate) fn contribution(&self) -> Option<Contribution<'_>> {
         (!self.deleted).then(|| Contribution {
             amount: self.amount.as_decimal(),
             occurred_on: self.occurred_on,
-            category: self.category.clone(),
-            merchant: self.merchant.clone(),
+            category: &self.category,
+            merchant: self.merchant.as_deref(),
         })
     }
 }
@@ -133,13 +134,23 @@ impl Expense {
 /// Every expense of a ledger by id, with an index by date for listings.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Expenses {
-    by_id: BTreeMap<ExpenseId, Expense>,
-    by_date: BTreeMap<NaiveDate, BTreeSet<ExpenseId>>,
+    /// Boxed: an expense is a few hundred bytes, and keeping it out of the tree's
+    /// nodes keeps them small, so inserting (a rebuild inserts every expense) moves
+    /// and allocates little.
+    by_id: BTreeMap<ExpenseId, Box<Expense>>,
+    /// `(occurred_on, expense_id)` of every expense, for listings: one flat set, so
+    /// indexing an expense is one insertion, and the set's order is the listing
+    /// order. Built by the first listing (a rebuild lists nothing).
+    by_date: Derived<BTreeSet<(NaiveDate, ExpenseId)>>,
 }
+
+/// The lowest and highest expense ids, to bound a range of the date index by dates.
+const FIRST_ID: ExpenseId = ExpenseId::from_uuid(Uuid::nil());
+const LAST_ID: ExpenseId = ExpenseId::from_uuid(Uuid::max());
 
 impl Expenses {
     pub fn get(&self, id: ExpenseId) -> Option<&Expense> {
-        self.by_id.get(&id)
+        self.by_id.get(&id).map(|expense| &**expense)
     }
 
     /// How many expenses there are, deleted ones included.
@@ -153,7 +164,7 @@ impl Expenses {
 
     /// Every expense, deleted ones included, in id order.
     pub fn iter(&self) -> impl Iterator<Item = &Expense> {
-        self.by_id.values()
+        self.by_id.values().map(|expense| &**expense)
     }
 
     /// Expenses (deleted ones included) ordered by `(occurred_on, expense_id)`, from
@@ -165,40 +176,70 @@ impl Expenses {
         to: Option<NaiveDate>,
         cursor: Option<(NaiveDate, ExpenseId)>,
     ) -> impl Iterator<Item = &Expense> {
-        let lower = match (from, cursor.map(|(date, _)| date)) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
+        let first = (from.unwrap_or(NaiveDate::MIN), FIRST_ID);
+        let lower = match cursor {
+            Some(cursor) if cursor >= first => Bound::Excluded(cursor),
+            _ => Bound::Included(first),
         };
-        let upper = to.unwrap_or(NaiveDate::MAX);
-        let lower = lower.unwrap_or(NaiveDate::MIN);
-        // An empty range, rather than a reversed one: BTreeMap::range panics on those.
-        let dates = (lower <= upper).then(|| self.by_date.range(lower..=upper));
-        dates
+        let last = (to.unwrap_or(NaiveDate::MAX), LAST_ID);
+        let by_date = self.by_date.get_or_build(|| {
+            self.by_id
+                .values()
+                .map(|e| (e.occurred_on, e.expense_id))
+                .collect()
+        });
+        // An empty range, rather than a reversed one: BTreeSet::range panics on those.
+        let nonempty = match lower {
+            Bound::Included(low) => low <= last,
+            Bound::Excluded(low) => low < last,
+            Bound::Unbounded => true,
+        };
+        nonempty
+            .then(|| by_date.range((lower, Bound::Included(last))))
             .into_iter()
             .flatten()
-            .flat_map(|(date, ids)| ids.iter().map(move |id| (*date, *id)))
-            .filter(move |key| cursor.map_or(true, |c| *key > c))
-            .filter_map(|(_, id)| self.by_id.get(&id))
+            .filter_map(|(_, id)| self.get(*id))
+    }
+
+    /// Adds a newly recorded expense, or gives it back if its id is already taken.
+    /// Returns the stored expense, so the caller can read its contribution without
+    /// looking it up again.
+    pub(crate) fn record(&mut self, expense: Box<Expense>) -> Result<&Expense, Box<Expense>> {
+        match self.by_id.entry(expense.expense_id) {
+            Entry::Occupied(_) => Err(expense),
+            Entry::Vacant(slot) => {
+                if let Some(by_date) = self.by_date.built_mut() {
+                    by_date.insert((expense.occurred_on, expense.expense_id));
+                }
+                Ok(slot.insert(expense))
+            }
+        }
     }
 
     /// Puts `expense` in place of whatever had its id.
     pub(crate) fn upsert(&mut self, expense: Expense) {
-        if let Some(old) = self.by_id.get(&expense.expense_id) {
-            if old.occurred_on != expense.occurred_on {
-                let date = old.occurred_on;
-                if let Some(ids) = self.by_date.get_mut(&date) {
-                    ids.remove(&expense.expense_id);
-                    if ids.is_empty() {
-                        self.by_date.remove(&date);
-                    }
-                }
+        let key = (expense.occurred_on, expense.expense_id);
+        let old = self.by_id.insert(expense.expense_id, Box::new(expense));
+        let Some(by_date) = self.by_date.built_mut() else {
+            return;
+        };
+        match old {
+            Some(old) if old.occurred_on == key.0 => return,
+            Some(old) => {
+                by_date.remove(&(old.occurred_on, old.expense_id));
             }
+            None => {}
         }
-        self.by_date
-            .entry(expense.occurred_on)
-            .or_default()
-            .insert(expense.expense_id);
-        self.by_id.insert(expense.expense_id, expense);
+        by_date.insert(key);
+    }
+
+    /// Marks an expense deleted at stream `version`; `None` if it was never recorded.
+    /// The date index keeps it: listings show deleted expenses too.
+    pub(crate) fn delete(&mut self, id: ExpenseId, version: u64) -> Option<&Expense> {
+        let expense = self.by_id.get_mut(&id)?;
+        expense.version = version;
+        expense.deleted = true;
+        Some(expense)
     }
 }
 
@@ -223,7 +264,8 @@ mod tests {
             original_currency: None,
             import_id: None,
         };
-        Expense::recorded(&event, event.amount, eur(), 1, DateTime::UNIX_EPOCH, None)
+        let amount = event.amount;
+        Expense::recorded(event, amount, eur(), 1, DateTime::UNIX_EPOCH, None)
     }
 
     #[test]
@@ -235,7 +277,7 @@ mod tests {
             category: Some("treats".into()),
             ..ExpenseAmended::default()
         };
-        let next = expense.amended(&amendment, None, 2);
+        let next = expense.amended(amendment, None, 2);
         assert_eq!(next.version, 2);
         assert_eq!(next.merchant, None);
         assert_eq!(next.category, "treats");
@@ -247,10 +289,20 @@ mod tests {
     #[test]
     fn deleted_expenses_stay_but_stop_contributing() {
         let expense = recorded("2026-11-01", "12.50");
+        let id = expense.expense_id;
         assert!(expense.contribution().is_some());
-        let gone = expense.deleted(2);
-        assert!(gone.deleted);
+        let mut expenses = Expenses::default();
+        assert!(expenses.record(Box::new(expense.clone())).is_ok());
+        assert!(
+            expenses.record(Box::new(expense)).is_err(),
+            "recorded twice"
+        );
+        let gone = expenses.delete(id, 2).unwrap();
+        assert_eq!((gone.deleted, gone.version), (true, 2));
         assert_eq!(gone.contribution(), None);
+        // Still listed, and still where it was.
+        assert_eq!(expenses.in_date_order(None, None, None).count(), 1);
+        assert!(expenses.delete(ExpenseId::new(), 3).is_none());
     }
 
     #[test]
@@ -292,7 +344,7 @@ mod tests {
         );
 
         let moved = a.amended(
-            &ExpenseAmended {
+            ExpenseAmended {
                 expense_id: a.expense_id,
                 occurred_on: Some("2026-10-31".parse().unwrap()),
                 ..ExpenseAmended::default()

@@ -1,11 +1,10 @@
 //! One ledger's read models and the fold that keeps them current, event by event.
 
-use std::collections::BTreeSet;
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::event::{
-    AlertSnoozed, BudgetAlertRaised, BudgetSet, Event, ExpenseAmended, ExpenseRecorded,
-    LedgerOpened, Role,
+    BudgetAlertRaised, BudgetSet, Event, ExpenseAmended, ExpenseRecorded, LedgerOpened, Role,
 };
 use ledger::{Amount, BudgetId, Currency, ExpenseId, LedgerId, Position, UserId};
 use rust_decimal::Decimal;
@@ -52,14 +51,14 @@ pub(crate) struct Folded {
 }
 
 impl LedgerProjection {
-    pub(crate) fn opened(ledger_id: LedgerId, event: &LedgerOpened, position: Position) -> Self {
+    pub(crate) fn opened(ledger_id: LedgerId, event: LedgerOpened, position: Position) -> Self {
         let mut members = Members::default();
         members.grant(event.owner, Role::Owner);
         LedgerProjection {
             ledger_id,
-            name: event.name.clone(),
+            name: event.name,
             currency: event.currency,
-            timezone: event.timezone.clone(),
+            timezone: event.timezone,
             position,
             members,
             expenses: Expenses::default(),
@@ -153,60 +152,78 @@ impl LedgerProjection {
             .unwrap_or_else(|| recorded_at.date_naive())
     }
 
-    /// Folds one event of this ledger in.
+    /// Folds one event of this ledger in. With `report`, also works out what it
+    /// changed for subscribers and the alerts the policy decides, and adds them to
+    /// it; without, only the read models move (a rebuild), to exactly the same state.
     ///
     /// # Errors
     /// The reason the event contradicts the state; nothing has been changed then.
-    pub(crate) fn fold(&mut self, event: &Event, at: &EventContext) -> Result<Folded, String> {
-        let folded = match event {
+    pub(crate) fn fold(
+        &mut self,
+        event: Event,
+        at: &EventContext,
+        mut report: Option<&mut Folded>,
+    ) -> Result<(), String> {
+        match event {
             Event::LedgerOpened(_) => return Err("the ledger was already opened".into()),
-            Event::MemberGranted(e) => {
-                self.members.grant(e.user_id, e.role);
-                Folded::default()
-            }
-            Event::MemberRevoked(e) => {
-                self.members.revoke(e.user_id);
-                Folded::default()
-            }
-            Event::ExpenseRecorded(e) => self.expense_recorded(e, at)?,
-            Event::ExpenseAmended(e) => self.expense_amended(e, at)?,
+            Event::MemberGranted(e) => self.members.grant(e.user_id, e.role),
+            Event::MemberRevoked(e) => self.members.revoke(e.user_id),
+            Event::ExpenseRecorded(e) => self.expense_recorded(e, at, report)?,
+            Event::ExpenseAmended(e) => self.expense_amended(e, at, report)?,
             Event::ExpenseDeleted(e) => {
-                let old = self.expense(e.expense_id)?;
-                let new = old.deleted(at.stream_version);
-                self.expense_changed(old.contribution(), new, Change::ExpenseDeleted, at)
+                let deleted = self
+                    .expenses
+                    .get(e.expense_id)
+                    .ok_or_else(|| never_recorded(e.expense_id))?;
+                let mut aggregates = Aggregates {
+                    budgets: &mut self.budgets,
+                    analytics: &mut self.analytics,
+                    alerts: &self.alerts,
+                };
+                let before = deleted.contribution();
+                move_contribution(&mut aggregates, before, None, at, report.as_deref_mut());
+                let deleted = self
+                    .expenses
+                    .delete(e.expense_id, at.stream_version)
+                    .ok_or_else(|| never_recorded(e.expense_id))?;
+                if let Some(folded) = report {
+                    // First, as for every expense event: the expense, then what it
+                    // moved. Only known once marked, after its contribution went.
+                    folded
+                        .changes
+                        .insert(0, Change::ExpenseDeleted(deleted.clone()));
+                }
             }
-            Event::BudgetSet(e) => self.budget_set(e, at)?,
+            Event::BudgetSet(e) => self.budget_set(e, at, report)?,
             Event::BudgetRemoved(e) => {
                 self.budget(e.budget_id)?;
                 self.budgets.remove(e.budget_id);
-                Folded {
-                    changes: vec![Change::BudgetRemoved {
+                if let Some(folded) = report {
+                    folded.changes.push(Change::BudgetRemoved {
                         budget_id: e.budget_id,
-                    }],
-                    alerts: Vec::new(),
+                    });
                 }
             }
-            Event::AlertSnoozed(e) => self.alert_snoozed(e, at)?,
-            Event::BudgetAlertRaised(e) => self.alert_raised(e, at),
-            Event::ImportStarted(_) | Event::ImportCompleted(_) | Event::ImportCancelled(_) => {
-                Folded::default()
+            Event::AlertSnoozed(e) => {
+                self.budget(e.budget_id)?;
+                self.budgets.snooze(e.budget_id, e.until, at.stream_version);
+                if let Some(folded) = report {
+                    let on = self.reference_date(at.recorded_at);
+                    let status = self.budgets.status(e.budget_id, on);
+                    folded.changes.extend(status.map(Change::BudgetUpdated));
+                }
             }
-        };
+            Event::BudgetAlertRaised(e) => self.alert_raised(&e, at, report),
+            Event::ImportStarted(_) | Event::ImportCompleted(_) | Event::ImportCancelled(_) => {}
+        }
         self.position = at.position;
-        Ok(folded)
+        Ok(())
     }
 
     /// `amount` at this ledger's precision, or why it cannot be one of its amounts.
     fn amount(&self, amount: Amount) -> Result<Amount, String> {
         Amount::from_decimal(amount.as_decimal(), self.currency)
             .map_err(|e| format!("amount {amount} does not fit the ledger: {e}"))
-    }
-
-    fn expense(&self, id: ExpenseId) -> Result<Expense, String> {
-        self.expenses
-            .get(id)
-            .cloned()
-            .ok_or_else(|| format!("expense {id} was never recorded"))
     }
 
     fn budget(&self, id: BudgetId) -> Result<(), String> {
@@ -218,156 +235,200 @@ impl LedgerProjection {
 
     fn expense_recorded(
         &mut self,
-        e: &ExpenseRecorded,
+        e: ExpenseRecorded,
         at: &EventContext,
-    ) -> Result<Folded, String> {
-        if self.expenses.get(e.expense_id).is_some() {
-            return Err(format!("expense {} was already recorded", e.expense_id));
-        }
+        mut report: Option<&mut Folded>,
+    ) -> Result<(), String> {
         let amount = self.amount(e.amount)?;
-        let expense = Expense::recorded(
+        let expense = Box::new(Expense::recorded(
             e,
             amount,
             self.currency,
             at.stream_version,
             at.recorded_at,
             at.recorded_by,
-        );
-        Ok(self.expense_changed(None, expense, Change::ExpenseCreated, at))
+        ));
+        let stored = self
+            .expenses
+            .record(expense)
+            .map_err(|e| format!("expense {} was already recorded", e.expense_id))?;
+        if let Some(folded) = report.as_deref_mut() {
+            folded.changes.push(Change::ExpenseCreated(stored.clone()));
+        }
+        let mut aggregates = Aggregates {
+            budgets: &mut self.budgets,
+            analytics: &mut self.analytics,
+            alerts: &self.alerts,
+        };
+        move_contribution(&mut aggregates, None, stored.contribution(), at, report);
+        Ok(())
     }
 
-    fn expense_amended(&mut self, e: &ExpenseAmended, at: &EventContext) -> Result<Folded, String> {
-        let old = self.expense(e.expense_id)?;
+    fn expense_amended(
+        &mut self,
+        e: ExpenseAmended,
+        at: &EventContext,
+        mut report: Option<&mut Folded>,
+    ) -> Result<(), String> {
         let amount = e.amount.map(|a| self.amount(a)).transpose()?;
+        let id = e.expense_id;
+        // A copy to amend: the old contribution has to be taken out of the aggregates
+        // after the new one is known, and amendments are a small share of a log.
+        let old = self.expenses.get(id).ok_or_else(|| never_recorded(id))?;
         let new = old.amended(e, amount, at.stream_version);
-        Ok(self.expense_changed(old.contribution(), new, Change::ExpenseUpdated, at))
-    }
-
-    /// Stores `expense` and moves every aggregate from the expense's old contribution
-    /// (`before`) to its new one.
-    fn expense_changed(
-        &mut self,
-        before: Option<Contribution>,
-        expense: Expense,
-        change: fn(Expense) -> Change,
-        at: &EventContext,
-    ) -> Folded {
-        let after = expense.contribution();
-        self.expenses.upsert(expense.clone());
-        let mut folded = Folded {
-            changes: vec![change(expense)],
-            alerts: Vec::new(),
+        if let Some(folded) = report.as_deref_mut() {
+            folded.changes.push(Change::ExpenseUpdated(new.clone()));
+        }
+        let mut aggregates = Aggregates {
+            budgets: &mut self.budgets,
+            analytics: &mut self.analytics,
+            alerts: &self.alerts,
         };
-        self.spending_changed(before.as_ref(), after.as_ref(), at, &mut folded);
-        if let Some(change) = self.analytics.update(before.as_ref(), after.as_ref()) {
-            folded.changes.push(Change::AnalyticsUpdated(change));
-        }
-        folded
+        let (before, after) = (old.contribution(), new.contribution());
+        move_contribution(&mut aggregates, before, after, at, report);
+        self.expenses.upsert(new);
+        Ok(())
     }
 
-    /// Moves budget spending from `before` to `after` and reports the status of every
-    /// budget and period that changed: the old period and the new one when the date
-    /// moved, the old category's budgets and the new one's when the category did.
-    fn spending_changed(
+    fn budget_set(
         &mut self,
-        before: Option<&Contribution>,
-        after: Option<&Contribution>,
+        e: BudgetSet,
         at: &EventContext,
-        folded: &mut Folded,
-    ) {
-        let unchanged = match (before, after) {
-            (Some(b), Some(a)) => b.same_spending(a),
-            (None, None) => true,
-            _ => false,
-        };
-        if unchanged {
-            return;
-        }
-        let mut periods: BTreeSet<(BudgetId, NaiveDate)> = BTreeSet::new();
-        for c in before.into_iter().chain(after) {
-            for budget in self.budgets.matching(&c.category) {
-                periods.insert((budget.budget_id, period_start(budget.period, c.occurred_on)));
-            }
-        }
-        let was: Vec<_> = periods
-            .iter()
-            .filter_map(|(id, start)| self.budgets.status(*id, *start))
-            .collect();
-        if let Some(c) = before {
-            self.budgets.remove_spending(c);
-        }
-        if let Some(c) = after {
-            self.budgets.add_spending(c);
-        }
-        for old in was {
-            let Some(budget) = self.budgets.get(old.budget_id) else {
-                continue;
-            };
-            let new = self.budgets.status_of(budget, old.period_start);
-            if new == old {
-                continue;
-            }
-            let snoozed = budget.is_snoozed(at.recorded_at);
-            folded.alerts.extend(alerts_to_raise(
-                budget,
-                Some(&old),
-                &new,
-                snoozed,
-                &self.alerts,
-            ));
-            folded.changes.push(Change::BudgetUpdated(new));
-        }
-    }
-
-    fn budget_set(&mut self, e: &BudgetSet, at: &EventContext) -> Result<Folded, String> {
+        report: Option<&mut Folded>,
+    ) -> Result<(), String> {
         let limit = self.amount(e.amount)?;
         if limit.as_decimal() <= Decimal::ZERO {
             return Err(format!("budget limit {limit} is not positive"));
         }
-        let on = self.reference_date(at.recorded_at);
-        let budget = self.budgets.defined_by(e, limit, at.stream_version);
-        let before = self
-            .budgets
-            .get(e.budget_id)
-            .map(|old| self.budgets.status_of(old, on));
-        let after = self.budgets.status_of(&budget, on);
-        let snoozed = budget.is_snoozed(at.recorded_at);
-        let alerts = alerts_to_raise(&budget, before.as_ref(), &after, snoozed, &self.alerts);
-        self.budgets.put(budget);
-        Ok(Folded {
-            changes: vec![Change::BudgetUpdated(after)],
-            alerts,
-        })
-    }
-
-    fn alert_snoozed(&mut self, e: &AlertSnoozed, at: &EventContext) -> Result<Folded, String> {
-        self.budget(e.budget_id)?;
-        self.budgets.snooze(e.budget_id, e.until, at.stream_version);
-        let on = self.reference_date(at.recorded_at);
-        Ok(Folded {
-            changes: self
+        let budget = self.budgets.defined_by(&e, limit, at.stream_version);
+        if let Some(folded) = report {
+            let on = self.reference_date(at.recorded_at);
+            let before = self
                 .budgets
-                .status(e.budget_id, on)
-                .map(Change::BudgetUpdated)
-                .into_iter()
-                .collect(),
-            alerts: Vec::new(),
-        })
+                .get(e.budget_id)
+                .map(|old| self.budgets.status_of(old, on));
+            let after = self.budgets.status_of(&budget, on);
+            let snoozed = budget.is_snoozed(at.recorded_at);
+            folded.alerts.extend(alerts_to_raise(
+                &budget,
+                before.as_ref(),
+                &after,
+                snoozed,
+                &self.alerts,
+            ));
+            folded.changes.push(Change::BudgetUpdated(after));
+        }
+        self.budgets.put(budget);
+        Ok(())
     }
 
     /// An alert stays in the history even when its budget has been removed since it
     /// was decided: it was raised, and the log says so.
-    fn alert_raised(&mut self, e: &BudgetAlertRaised, at: &EventContext) -> Folded {
+    fn alert_raised(
+        &mut self,
+        e: &BudgetAlertRaised,
+        at: &EventContext,
+        report: Option<&mut Folded>,
+    ) {
         let category = self
             .budgets
             .get(e.budget_id)
             .and_then(|b| b.category.clone());
         self.budgets.touch(e.budget_id, at.stream_version);
         let alert = Alert::recorded(e, category, self.currency, at.position, at.recorded_at);
-        self.alerts.record(alert.clone());
-        Folded {
-            changes: vec![Change::BudgetAlert(alert)],
-            alerts: Vec::new(),
+        if let Some(folded) = report {
+            folded.changes.push(Change::BudgetAlert(alert.clone()));
         }
+        self.alerts.record(alert);
+    }
+}
+
+fn never_recorded(id: ExpenseId) -> String {
+    format!("expense {id} was never recorded")
+}
+
+/// The parts of a ledger an expense's contribution moves, borrowed field by field so
+/// the fold can read an expense stored in `expenses` (its contribution borrows the
+/// expense's names) while moving the rest.
+struct Aggregates<'a> {
+    budgets: &'a mut Budgets,
+    analytics: &'a mut Analytics,
+    /// Only consulted, by the alert policy.
+    alerts: &'a Alerts,
+}
+
+/// Moves every aggregate from an expense's old contribution (`before`) to its new one
+/// (`after`). With `report`, also adds the status of every budget and period that
+/// changed, the alerts the policy decides for them, and the analytics change.
+fn move_contribution(
+    aggregates: &mut Aggregates<'_>,
+    before: Option<Contribution<'_>>,
+    after: Option<Contribution<'_>>,
+    at: &EventContext,
+    report: Option<&mut Folded>,
+) {
+    let (before, after) = (before.as_ref(), after.as_ref());
+    let same_spending = match (before, after) {
+        (Some(b), Some(a)) => b.same_spending(a),
+        (None, None) => true,
+        _ => false,
+    };
+    let Some(folded) = report else {
+        if !same_spending {
+            aggregates.budgets.move_spending(before, after);
+        }
+        aggregates.analytics.replace(before, after);
+        return;
+    };
+    if !same_spending {
+        spending_changed(aggregates, before, after, at, folded);
+    }
+    if let Some(change) = aggregates.analytics.update(before, after) {
+        folded.changes.push(Change::AnalyticsUpdated(change));
+    }
+}
+
+/// Moves budget spending from `before` to `after` and reports the status of every
+/// budget and period that changed: the old period and the new one when the date
+/// moved, the old category's budgets and the new one's when the category did.
+fn spending_changed(
+    aggregates: &mut Aggregates<'_>,
+    before: Option<&Contribution<'_>>,
+    after: Option<&Contribution<'_>>,
+    at: &EventContext,
+    folded: &mut Folded,
+) {
+    let budgets = &mut *aggregates.budgets;
+    // Each touched budget period with its spending before the move; statuses are
+    // only built for the periods whose spending actually changed.
+    let mut periods: BTreeMap<(BudgetId, NaiveDate), Decimal> = BTreeMap::new();
+    for c in before.into_iter().chain(after) {
+        for budget in budgets.matching(c.category) {
+            let start = period_start(budget.period, c.occurred_on);
+            periods
+                .entry((budget.budget_id, start))
+                .or_insert_with(|| budgets.spent_in(budget, start));
+        }
+    }
+    budgets.move_spending(before, after);
+    for ((id, start), was) in periods {
+        let Some(budget) = budgets.get(id) else {
+            continue;
+        };
+        let now = budgets.spent_in(budget, start);
+        if now == was {
+            continue;
+        }
+        let old = budgets.status_with(budget, start, was);
+        let new = budgets.status_with(budget, start, now);
+        let snoozed = budget.is_snoozed(at.recorded_at);
+        folded.alerts.extend(alerts_to_raise(
+            budget,
+            Some(&old),
+            &new,
+            snoozed,
+            aggregates.alerts,
+        ));
+        folded.changes.push(Change::BudgetUpdated(new));
     }
 }

@@ -2,12 +2,14 @@
 //!
 //! Pure folds, free of I/O: each [`RecordedEvent`](ledger::RecordedEvent) goes into
 //! [`Projections::apply`], which updates every read model of its ledger and returns
-//! the [`Delta`]s to push to subscribers. Checkpoints, tailing and sockets wrap this
-//! from outside.
+//! the [`Delta`]s to push to subscribers, or into [`Projections::apply_quietly`],
+//! which reaches the same state without working out deltas or alerts (rebuilds).
+//! Checkpoints, tailing and sockets wrap this from outside.
 //!
 //! # Layout
 //!
-//! - `projections`: [`Projections`], every ledger's read models and `apply`.
+//! - `projections`: [`Projections`], every ledger's read models, `apply` and
+//!   `apply_quietly`.
 //! - `ledger_projection`: [`LedgerProjection`], one ledger's models and the fold of
 //!   each event type into them.
 //! - `delta`: [`Delta`] and [`Change`], what one event changed, ready for the wire.
@@ -16,6 +18,7 @@
 //! - `analytics`: [`Analytics`], totals by day, month, category and merchant.
 //! - `alerts`: [`Alerts`], the alert history, and [`alerts_to_raise`], the policy.
 //! - `members`: [`Members`], who may do what in a ledger.
+//! - `derived`: indexes built from a read model's data on first read, then kept current.
 //! - `period`: budget periods (month, ISO week, year) of a date.
 //! - `money`: [`Money`], sums at the ledger currency's precision.
 //! - `tally`: sums that count their contributors, so empty entries disappear.
@@ -32,6 +35,7 @@ mod analytics;
 mod budgets;
 mod checkpoint;
 mod delta;
+mod derived;
 mod error;
 mod expenses;
 mod ledger_projection;

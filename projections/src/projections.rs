@@ -8,7 +8,7 @@ use ledger::{LedgerId, Position, RecordedEvent, UserId};
 use crate::alerts::PendingAlert;
 use crate::delta::Delta;
 use crate::error::ProjectionError;
-use crate::ledger_projection::{EventContext, LedgerProjection};
+use crate::ledger_projection::{EventContext, Folded, LedgerProjection};
 
 /// The read models of every ledger, as of [`Projections::position`].
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -106,60 +106,9 @@ impl Projections {
     /// (say, an expense amended that was never recorded). Either way nothing of the
     /// event was applied and the position stays where it was.
     pub fn apply_with_alerts(&mut self, event: &RecordedEvent) -> Result<Applied, ProjectionError> {
-        if event.position <= self.position {
-            return Ok(Applied::default());
-        }
-        let position = event.position;
-        let payload = event
-            .event()
-            .map_err(|source| ProjectionError::Decode { position, source })?;
-        let inconsistent = |reason: String| ProjectionError::Inconsistent {
-            position,
-            event_type: payload.event_type(),
-            reason,
-        };
-        let ledger_id = event.ledger_id;
-        let folded = match &payload {
-            Event::ImportStarted(_) | Event::ImportCompleted(_) | Event::ImportCancelled(_) => {
-                Default::default()
-            }
-            Event::LedgerOpened(opened) => {
-                if self.ledgers.contains_key(&ledger_id) {
-                    return Err(inconsistent(format!(
-                        "ledger {ledger_id} was already opened"
-                    )));
-                }
-                let ledger = LedgerProjection::opened(ledger_id, opened, position);
-                self.ledgers.insert(ledger_id, ledger);
-                self.changed.insert(ledger_id);
-                Default::default()
-            }
-            other => {
-                let recorded_by = match other {
-                    Event::ExpenseRecorded(_) => {
-                        event
-                            .metadata()
-                            .map_err(|source| ProjectionError::Decode { position, source })?
-                            .actor
-                    }
-                    _ => None,
-                };
-                let context = EventContext {
-                    position,
-                    stream_version: event.stream_version,
-                    recorded_at: event.recorded_at,
-                    recorded_by,
-                };
-                let ledger = self
-                    .ledgers
-                    .get_mut(&ledger_id)
-                    .ok_or_else(|| inconsistent(format!("ledger {ledger_id} was never opened")))?;
-                let folded = ledger.fold(other, &context).map_err(inconsistent)?;
-                self.changed.insert(ledger_id);
-                folded
-            }
-        };
-        self.position = position;
+        let mut folded = Folded::default();
+        self.fold(event, Some(&mut folded))?;
+        let (position, ledger_id) = (event.position, event.ledger_id);
         Ok(Applied {
             deltas: folded
                 .changes
@@ -176,6 +125,117 @@ impl Projections {
                 .map(|event| PendingAlert { ledger_id, event })
                 .collect(),
         })
+    }
+
+    /// Folds one event in as [`Projections::apply`] does, to exactly the same state,
+    /// without working out deltas or alert decisions: what a rebuild needs, since
+    /// nobody subscribes to the past and its alerts are already in the log. Alerts
+    /// recorded in the log (`BudgetAlertRaised`) still go into the alert history.
+    ///
+    /// # Errors
+    /// As [`Projections::apply_with_alerts`].
+    pub fn apply_quietly(&mut self, event: &RecordedEvent) -> Result<(), ProjectionError> {
+        self.fold(event, None)
+    }
+
+    /// The fold behind both `apply`s: with `report`, the changes and alert decisions
+    /// are added to it.
+    fn fold(
+        &mut self,
+        event: &RecordedEvent,
+        report: Option<&mut Folded>,
+    ) -> Result<(), ProjectionError> {
+        if event.position <= self.position {
+            return Ok(());
+        }
+        self.fold_decoded(event, Decoded::of(event), report)
+    }
+
+    /// Folds `event` in quietly, as [`Projections::apply_quietly`], from its payload
+    /// decoded already (by `Decoded::of`, maybe on another task: a rebuild decodes
+    /// pages while it folds the page before).
+    ///
+    /// # Errors
+    /// As [`Projections::apply_with_alerts`]; a decoding error only counts for an
+    /// event that has not been folded yet.
+    pub(crate) fn apply_decoded_quietly(
+        &mut self,
+        event: &RecordedEvent,
+        decoded: Result<Decoded, ProjectionError>,
+    ) -> Result<(), ProjectionError> {
+        self.fold_decoded(event, decoded, None)
+    }
+
+    fn fold_decoded(
+        &mut self,
+        event: &RecordedEvent,
+        decoded: Result<Decoded, ProjectionError>,
+        report: Option<&mut Folded>,
+    ) -> Result<(), ProjectionError> {
+        if event.position <= self.position {
+            return Ok(());
+        }
+        let Decoded { payload, actor } = decoded?;
+        let position = event.position;
+        let event_type = payload.event_type();
+        let inconsistent = |reason: String| ProjectionError::Inconsistent {
+            position,
+            event_type,
+            reason,
+        };
+        let ledger_id = event.ledger_id;
+        match payload {
+            Event::ImportStarted(_) | Event::ImportCompleted(_) | Event::ImportCancelled(_) => {}
+            Event::LedgerOpened(opened) => {
+                if self.ledgers.contains_key(&ledger_id) {
+                    return Err(inconsistent(format!(
+                        "ledger {ledger_id} was already opened"
+                    )));
+                }
+                let ledger = LedgerProjection::opened(ledger_id, opened, position);
+                self.ledgers.insert(ledger_id, ledger);
+                self.changed.insert(ledger_id);
+            }
+            other => {
+                let context = EventContext {
+                    position,
+                    stream_version: event.stream_version,
+                    recorded_at: event.recorded_at,
+                    recorded_by: actor,
+                };
+                let ledger = self
+                    .ledgers
+                    .get_mut(&ledger_id)
+                    .ok_or_else(|| inconsistent(format!("ledger {ledger_id} was never opened")))?;
+                ledger.fold(other, &context, report).map_err(inconsistent)?;
+                self.changed.insert(ledger_id);
+            }
+        }
+        self.position = position;
+        Ok(())
+    }
+}
+
+/// What the fold reads from an event's stored text: the payload, and for an
+/// `ExpenseRecorded` the actor in its metadata (no other event needs the metadata).
+pub(crate) struct Decoded {
+    payload: Event,
+    actor: Option<UserId>,
+}
+
+impl Decoded {
+    /// # Errors
+    /// [`ProjectionError::Decode`] when the payload, or the metadata it needs, cannot
+    /// be read by this build.
+    pub(crate) fn of(event: &RecordedEvent) -> Result<Decoded, ProjectionError> {
+        let position = event.position;
+        let unreadable = |source| ProjectionError::Decode { position, source };
+        let payload = event.event().map_err(unreadable)?;
+        let actor = match payload {
+            Event::ExpenseRecorded(_) => event.metadata().map_err(unreadable)?.actor,
+            _ => None,
+        };
+        Ok(Decoded { payload, actor })
     }
 }
 

@@ -113,11 +113,21 @@ impl Live {
     /// `after` is older than the history kept (the caller then sends a snapshot).
     /// Subscribe before calling, and skip broadcast batches already replayed.
     pub fn replay_since(&self, after: Position) -> Option<Vec<DeltaBatch>> {
-        let recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if after < recent.covered_after {
             return None;
         }
-        Some(recent.batches.iter().filter(|b| b.first().is_some_and(|d| d.position > after)).cloned().collect())
+        Some(
+            recent
+                .batches
+                .iter()
+                .filter(|b| b.first().is_some_and(|d| d.position > after))
+                .cloned()
+                .collect(),
+        )
     }
 
     pub fn status(&self) -> LiveStatus {
@@ -232,10 +242,14 @@ async fn fold(
         if !applied.deltas.is_empty() {
             let batch: DeltaBatch = applied.deltas.into();
             {
-                let mut recent = live.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+                let mut recent = live
+                    .recent
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
                 if recent.batches.len() == recent.capacity {
                     if let Some(oldest) = recent.batches.pop_front() {
-                        recent.covered_after = oldest.first().map_or(recent.covered_after, |d| d.position);
+                        recent.covered_after =
+                            oldest.first().map_or(recent.covered_after, |d| d.position);
                     }
                 }
                 recent.batches.push_back(batch.clone());

@@ -4,10 +4,11 @@
 //! A snapshot holds the ledger's source facts only: its header and position, the
 //! members, every expense as it stands (deleted ones included), the budget
 //! definitions and the alert history. Everything derived from them (budget spending
-//! per period, analytics by day, month, category and merchant, the merchant ranking,
-//! the expense and budget indexes) is rebuilt on restore by adding each live
-//! expense's contribution the way the fold does. Those structures can therefore
-//! change shape without invalidating saved checkpoints.
+//! per period, analytics by day, month, category and merchant, the budget index) is
+//! rebuilt on restore by adding each live expense's contribution the way the fold
+//! does; the merchant ranking and the expenses' date index are built on first read,
+//! as after any fold (see `derived`). Those structures can therefore change shape
+//! without invalidating saved checkpoints.
 //!
 //! The format is this module's own record types rather than the read models' or the
 //! wire's serializations, so a change to either cannot silently change what is
@@ -302,7 +303,7 @@ impl LedgerProjection {
             // this one added.
             if let Some(contribution) = expense.contribution() {
                 definitions.add_spending(&contribution);
-                analytics.update(None, Some(&contribution));
+                analytics.add(&contribution);
             }
             all.upsert(expense);
         }

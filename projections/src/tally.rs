@@ -5,6 +5,7 @@
 //! boundary to stay below 10^12, and reaching `Decimal`'s 7.9·10^28 would take more
 //! than 10^16 expenses in one sum.
 
+use std::borrow::Borrow;
 use std::collections::BTreeMap;
 
 use rust_decimal::Decimal;
@@ -33,9 +34,23 @@ pub(crate) fn add<K: Ord>(map: &mut BTreeMap<K, Tally>, key: K, amount: Decimal)
     map.entry(key).or_default().add(amount);
 }
 
+/// Counts `amount` in under the name `key`, which is copied into the map only the
+/// first time it is seen.
+pub(crate) fn add_named(map: &mut BTreeMap<String, Tally>, key: &str, amount: Decimal) {
+    if let Some(tally) = map.get_mut(key) {
+        tally.add(amount);
+        return;
+    }
+    map.entry(key.to_owned()).or_default().add(amount);
+}
+
 /// Takes a contribution of `amount` back out of `key`, dropping the entry when no
 /// contributor is left. Removing what was never added leaves the map as it was.
-pub(crate) fn remove<K: Ord>(map: &mut BTreeMap<K, Tally>, key: &K, amount: Decimal) {
+pub(crate) fn remove<K, Q>(map: &mut BTreeMap<K, Tally>, key: &Q, amount: Decimal)
+where
+    K: Borrow<Q> + Ord,
+    Q: Ord + ?Sized,
+{
     if let Some(tally) = map.get_mut(key) {
         tally.remove(amount);
         if tally.count == 0 {
@@ -45,7 +60,11 @@ pub(crate) fn remove<K: Ord>(map: &mut BTreeMap<K, Tally>, key: &K, amount: Deci
 }
 
 /// The sum under `key`, zero when nothing contributes to it.
-pub(crate) fn sum<K: Ord>(map: &BTreeMap<K, Tally>, key: &K) -> Decimal {
+pub(crate) fn sum<K, Q>(map: &BTreeMap<K, Tally>, key: &Q) -> Decimal
+where
+    K: Borrow<Q> + Ord,
+    Q: Ord + ?Sized,
+{
     map.get(key).map_or(Decimal::ZERO, |t| t.sum)
 }
 

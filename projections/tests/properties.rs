@@ -482,7 +482,7 @@ fn naive_status(budget: &ModelBudget, live: &[&ModelExpense], date: NaiveDate) -
     let (start, end) = naive_period(budget.period, date);
     let spent: i64 = live
         .iter()
-        .filter(|e| budget.category.as_ref().map_or(true, |c| *c == e.category))
+        .filter(|e| budget.category.as_ref().is_none_or(|c| *c == e.category))
         .filter(|e| naive_period(budget.period, e.date).0 == start)
         .map(|e| e.cents)
         .sum();

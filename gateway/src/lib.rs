@@ -9,6 +9,7 @@
 //!   extractors that answer with that body; `input`: checks on what clients send.
 //! - `routes/`: the HTTP API, a module per resource.
 //! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
+//! - `connections`: this process's sockets, for admin endpoints and metrics.
 //! - `sse`: the same topics as Server-Sent Events, resumable with `Last-Event-ID`.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
@@ -23,6 +24,7 @@ mod bench;
 pub mod cli;
 mod commands;
 pub mod config;
+mod connections;
 mod error;
 mod extract;
 mod input;

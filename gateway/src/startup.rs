@@ -54,6 +54,7 @@ impl Application {
                 .filter(|t| !t.is_empty())
                 .map(TokenHash::of),
             closing: closing_rx,
+            connections: Arc::default(),
         };
         Ok(Application {
             closing,

@@ -15,6 +15,8 @@ pub(crate) struct AppState {
     pub(crate) store: Store,
     pub(crate) live: Arc<Live>,
     pub(crate) admin: Option<TokenHash>,
+    /// This process's sockets, for the admin endpoints and metrics.
+    pub(crate) connections: Arc<crate::connections::Connections>,
     /// Turns true when the server starts shutting down: sockets close with 1001.
     pub(crate) closing: tokio::sync::watch::Receiver<bool>,
 }

@@ -278,3 +278,66 @@ async fn server_sent_events_carry_positions_and_resume_from_last_event_id() {
     assert_eq!(forbidden.status(), reqwest::StatusCode::FORBIDDEN);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_sees_status_connections_and_metrics_and_broadcasts_to_sockets() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let mut socket = connect(&app, &alice).await;
+    let topic = format!("ledger:{lid}:budgets");
+    send(&mut socket, json!({ "type": "subscribe", "topic": topic })).await;
+    assert_eq!(next(&mut socket).await["type"], "subscribed");
+    assert_eq!(next(&mut socket).await["type"], "snapshot");
+
+    let (status, body) = app
+        .call(Method::GET, "/v1/status", Some(&alice), None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::FORBIDDEN, "{body}");
+    let (status, body) = app
+        .call(Method::GET, "/v1/status", Some(crate::helpers::ADMIN), None)
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["connections"], 1);
+    assert_eq!(body["subscriptions"][&topic], 1);
+    assert!(body["head"].as_i64().unwrap() >= 1);
+    let (_, body) = app
+        .call(
+            Method::GET,
+            "/v1/connections",
+            Some(crate::helpers::ADMIN),
+            None,
+        )
+        .await;
+    assert_eq!(
+        body["connections"][0]["topics"][0],
+        topic.as_str(),
+        "{body}"
+    );
+
+    let (status, body) = app
+        .call(
+            Method::POST,
+            "/v1/broadcast",
+            Some(crate::helpers::ADMIN),
+            Some(json!({ "message": "maintenance at 22:00", "severity": "warning" })),
+        )
+        .await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    let notification = next(&mut socket).await;
+    assert_eq!(notification["type"], "notification");
+    assert_eq!(notification["data"]["message"], "maintenance at 22:00");
+
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("ledger_connections 1"), "{metrics}");
+    assert!(metrics.contains("ledger_projection_lag"), "{metrics}");
+    app.stop().await;
+}

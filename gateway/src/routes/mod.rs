@@ -1,5 +1,6 @@
 //! The HTTP API: one module per resource.
 
+mod admin;
 mod budgets;
 mod expenses;
 mod health;
@@ -20,6 +21,10 @@ pub(crate) fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(admin::metrics))
+        .route("/v1/status", get(admin::status))
+        .route("/v1/connections", get(admin::connections))
+        .route("/v1/broadcast", post(admin::broadcast))
         .route("/v1/users", post(users::create))
         .route("/v1/ledgers", post(ledgers::create))
         .route("/v1/ledgers/{lid}/members", post(ledgers::grant))

@@ -34,7 +34,10 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
 {
     let mut deltas = state.live.subscribe();
+    let mut notifications = state.connections.notifications();
     let mut closing = state.closing.clone();
+    let registry = state.connections.clone();
+    let registration = registry.open(caller.user());
     let mut connection = Connection {
         state,
         caller,
@@ -71,7 +74,15 @@ where
             }
             batch = deltas.recv() => match batch {
                 Ok(batch) => connection.forward(&batch),
-                Err(RecvError::Lagged(_)) => connection.resync("this socket fell behind"),
+                Err(RecvError::Lagged(_)) => {
+                    registry.resyncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    connection.resync("this socket fell behind")
+                }
+                Err(RecvError::Closed) => break,
+            },
+            notification = notifications.recv() => match notification {
+                Ok(message) => vec![message],
+                Err(RecvError::Lagged(_)) => Vec::new(),
                 Err(RecvError::Closed) => break,
             },
             _ = heartbeat.tick() => {
@@ -91,6 +102,10 @@ where
                 Vec::new()
             }
         };
+        let from_log = outgoing
+            .iter()
+            .filter(|m| m.get("position").is_some() && m["type"] != "heartbeat")
+            .count();
         for message in outgoing {
             if socket
                 .send(Message::Text(message.to_string().into()))
@@ -100,6 +115,13 @@ where
                 return;
             }
         }
+        registry
+            .deltas_sent
+            .fetch_add(from_log as u64, std::sync::atomic::Ordering::Relaxed);
+        registration.update(
+            connection.topics.keys().map(ToString::to_string),
+            deltas.len(),
+        );
     }
 }
 

@@ -1,0 +1,138 @@
+//! Operators' endpoints: status, live connections, broadcast notifications, and
+//! Prometheus metrics.
+
+use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
+
+use axum::extract::State;
+use axum::http::header;
+use axum::response::IntoResponse;
+use axum::Json;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+use crate::auth::Caller;
+use crate::error::ApiError;
+use crate::extract::ApiJson;
+use crate::state::AppState;
+
+fn admin_only(caller: Caller) -> Result<(), ApiError> {
+    match caller {
+        Caller::Admin => Ok(()),
+        Caller::User(_) => Err(ApiError::Forbidden("only the admin may do this".into())),
+    }
+}
+
+/// `GET /v1/status`.
+pub(crate) async fn status(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    admin_only(caller)?;
+    let head = state.store.head().await?;
+    let projections = state.live.status();
+    Ok(Json(json!({
+        "head": head,
+        "backend": state.store.backend_name(),
+        "projections": projections,
+        "lag": head.get() - projections.position.get(),
+        "connections": state.connections.count(),
+        "subscriptions": state.connections.topics(),
+    })))
+}
+
+/// `GET /v1/connections`: one row per live socket.
+pub(crate) async fn connections(
+    State(state): State<AppState>,
+    caller: Caller,
+) -> Result<Json<Value>, ApiError> {
+    admin_only(caller)?;
+    Ok(Json(json!({ "connections": state.connections.list() })))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Broadcast {
+    message: String,
+    severity: Option<String>,
+}
+
+/// `POST /v1/broadcast`: a `notification` to every socket of this server.
+pub(crate) async fn broadcast(
+    State(state): State<AppState>,
+    caller: Caller,
+    ApiJson(body): ApiJson<Broadcast>,
+) -> Result<Json<Value>, ApiError> {
+    admin_only(caller)?;
+    let message = crate::input::text("message", &body.message, 2000)?;
+    let severity = body.severity.unwrap_or_else(|| "info".into());
+    if !["info", "warning", "critical"].contains(&severity.as_str()) {
+        return Err(ApiError::invalid("severity", "info, warning or critical"));
+    }
+    let delivered = state.connections.broadcast(
+        json!({ "type": "notification", "data": { "message": message, "severity": severity } }),
+    );
+    Ok(Json(json!({ "delivered_to": delivered })))
+}
+
+/// `GET /metrics`, in Prometheus' text format (no token: scrape it from inside).
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
+    let head = state.store.known_head().get();
+    let live = state.live.status();
+    let mut out = String::new();
+    let mut gauge = |name: &str, help: &str, kind: &str, value: i128| {
+        let _ = writeln!(
+            out,
+            "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}"
+        );
+    };
+    gauge(
+        "ledger_connections",
+        "Open WebSocket connections.",
+        "gauge",
+        state.connections.count() as i128,
+    );
+    gauge(
+        "ledger_subscriptions",
+        "Topic subscriptions over all sockets.",
+        "gauge",
+        state.connections.topics().values().sum::<usize>() as i128,
+    );
+    gauge(
+        "ledger_deltas_sent_total",
+        "Delta messages written to sockets.",
+        "counter",
+        i128::from(state.connections.deltas_sent.load(Ordering::Relaxed)),
+    );
+    gauge(
+        "ledger_resyncs_total",
+        "Sockets that fell behind and were sent fresh snapshots.",
+        "counter",
+        i128::from(state.connections.resyncs.load(Ordering::Relaxed)),
+    );
+    gauge(
+        "ledger_log_head",
+        "The last log position this process knows is committed.",
+        "gauge",
+        i128::from(head),
+    );
+    gauge(
+        "ledger_projection_position",
+        "The position the read models reflect.",
+        "gauge",
+        i128::from(live.position.get()),
+    );
+    gauge(
+        "ledger_projection_lag",
+        "Events committed but not yet folded into the read models.",
+        "gauge",
+        i128::from(head - live.position.get()),
+    );
+    gauge(
+        "ledger_projection_failed",
+        "1 when the read models stopped at an event.",
+        "gauge",
+        i128::from(live.error.is_some()),
+    );
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
+}

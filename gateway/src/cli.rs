@@ -57,6 +57,14 @@ pub enum Command {
         #[arg(long, env = "LEDGER_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
     },
+    /// Run the server with a demo household ledger of realistic spending; prints the
+    /// URL and a token.
+    Demo {
+        #[arg(long, env = "DATABASE_URL", default_value = "sqlite:ledger-demo.db")]
+        database_url: String,
+        #[arg(long, env = "LEDGER_BIND", default_value = "127.0.0.1:8080")]
+        bind: std::net::SocketAddr,
+    },
     /// Check every ledger's hash chain; exit 1 and name the first bad position if broken.
     Verify {
         /// `postgres://...` or `sqlite:PATH`.
@@ -133,6 +141,25 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let app = Application::build(config).await?;
             eprintln!("ledger listening on http://{}:{}", bind.ip(), app.port());
+            app.run_until_stopped(shutdown_signal()).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo { database_url, bind } => {
+            let app = Application::build(Config {
+                database_url,
+                bind,
+                admin_token: None,
+            })
+            .await?;
+            let demo = crate::demo::seed(app.store()).await?;
+            let url = format!("http://{}:{}", bind.ip(), app.port());
+            println!("demo ledger ready at {url} ({} events)", demo.events);
+            println!("token:  {}", demo.token);
+            println!("ledger: {}", demo.ledger);
+            println!(
+                "try:    curl -s -H 'authorization: Bearer {}' {url}/v1/ledgers/{}/analytics",
+                demo.token, demo.ledger
+            );
             app.run_until_stopped(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }

@@ -15,6 +15,8 @@
 //! - `commands`: the subcommands that work on the log directly (`verify`).
 //! - `bench/`: `ledger bench ...`, each benchmark beside a baseline measured in the
 //!   same run; `bench/report.rs` prints the figures (a table, or JSON lines).
+//! - `demo`: `ledger demo`'s household of made-up spending; `random`: the generator
+//!   behind made-up data.
 //! - `probe`: a hidden subcommand the black-box tests drive from child processes
 //!   (several writers in separate processes, kill -9 while appending).
 //! - [`telemetry`]: logging setup.
@@ -25,10 +27,12 @@ pub mod cli;
 mod commands;
 pub mod config;
 mod connections;
+mod demo;
 mod error;
 mod extract;
 mod input;
 mod probe;
+mod random;
 mod routes;
 mod sse;
 pub mod startup;

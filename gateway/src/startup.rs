@@ -72,6 +72,11 @@ impl Application {
         self.port
     }
 
+    /// The log this server writes to.
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Serves until `shutdown` completes, then finishes the requests in flight, stops
     /// the read models (with a last checkpoint) and lets the committer finish.
     ///

@@ -4,6 +4,7 @@
 mod api;
 mod cli_log;
 mod cli_verify;
+mod demo;
 mod helpers;
 mod live_socket;
 mod log_durability;

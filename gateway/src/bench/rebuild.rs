@@ -20,6 +20,7 @@ use rust_decimal::Decimal;
 use sqlx::postgres::PgPoolOptions;
 
 use super::{Common, Figure, Report, ScratchPostgres};
+use crate::random::Random;
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct RebuildArgs {
@@ -123,26 +124,6 @@ async fn measure(url: &str, args: &RebuildArgs, report: &Report) -> anyhow::Resu
         baseline_value: Some(decode),
     });
     Ok(())
-}
-
-/// A small deterministic generator (xorshift), so every run folds the same log.
-struct Random(u64);
-
-impl Random {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0
-    }
-
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-
-    fn chance(&mut self, percent: u64) -> bool {
-        self.next() % 100 < percent
-    }
 }
 
 const CATEGORIES: [&str; 8] = [

@@ -138,6 +138,33 @@ fn replace_database(url: &str, name: &str) -> String {
     }
 }
 
+/// Runs each listed `async fn name(db: &TestDb)` once per backend, as the tests
+/// `postgres::name` and `sqlite::name` (the PostgreSQL one skips, saying so, when no
+/// server is configured outside CI).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    if let Some(db) = $crate::testing::TestDb::postgres().await {
+                        super::$name(&db).await;
+                    }
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(&$crate::testing::TestDb::sqlite()).await;
+                }
+            )*
+        }
+    };
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -12,31 +12,7 @@ use ledger::{
     LedgerId, LedgerState, Metadata, Position, Store, StreamId, UserId,
 };
 
-/// Runs each listed test once per backend: `postgres::name` and `sqlite::name`.
-macro_rules! conformance {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = ledger::testing::TestDb::postgres().await {
-                        super::$name(&db).await;
-                    }
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(&ledger::testing::TestDb::sqlite()).await;
-                }
-            )*
-        }
-    };
-}
-
-conformance!(
+ledger::on_both_backends!(
     appended_events_read_back_exactly,
     version_conflicts_name_the_current_version,
     idempotent_retries_append_nothing,

@@ -16,30 +16,7 @@ use ledger::{
 use projections::{LiveOptions, Projections};
 use tokio::sync::watch;
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = ledger::testing::TestDb::postgres().await {
-                        super::$name(&db).await;
-                    }
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(&ledger::testing::TestDb::sqlite()).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+ledger::on_both_backends!(
     live_equals_rebuild_and_resumes_from_its_checkpoint,
     crossing_80_then_100_raises_two_alerts_once,
     an_unreadable_event_stops_the_read_models_at_its_position,

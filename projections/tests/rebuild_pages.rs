@@ -14,30 +14,7 @@ use ledger::{
 };
 use projections::{Projections, RunError};
 
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    if let Some(db) = ledger::testing::TestDb::postgres().await {
-                        super::$name(&db).await;
-                    }
-                }
-            )*
-        }
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name(&ledger::testing::TestDb::sqlite()).await;
-                }
-            )*
-        }
-    };
-}
-
-on_both_backends!(
+ledger::on_both_backends!(
     a_rebuild_of_several_pages_equals_the_plain_fold,
     an_unreadable_event_in_a_later_page_stops_the_rebuild,
 );

@@ -341,3 +341,47 @@ async fn admin_sees_status_connections_and_metrics_and_broadcasts_to_sockets() {
     assert!(metrics.contains("ledger_projection_lag"), "{metrics}");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_socket_does_not_delay_the_others() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let topic = format!("ledger:{lid}:expenses");
+    // One client subscribes and then never reads again.
+    let mut stalled = connect(&app, &alice).await;
+    send(&mut stalled, json!({ "type": "subscribe", "topic": topic })).await;
+    let mut reader = connect(&app, &alice).await;
+    send(&mut reader, json!({ "type": "subscribe", "topic": topic })).await;
+    assert_eq!(next(&mut reader).await["type"], "subscribed");
+    assert_eq!(next(&mut reader).await["type"], "snapshot");
+
+    let writes = 200;
+    let description = "x".repeat(1500);
+    let mut last = 0;
+    for i in 0..writes {
+        let (status, body) = app
+            .call(Method::POST, &format!("/v1/ledgers/{lid}/expenses"), Some(&alice), Some(json!({
+                "amount": "1.00", "occurred_on": "2026-11-12", "category": "food", "description": format!("{i} {description}")
+            })))
+            .await;
+        assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
+        last = body["position"].as_i64().unwrap();
+    }
+    let mut seen = 0;
+    let mut previous = 0;
+    while previous < last {
+        let delta = next(&mut reader).await;
+        assert_eq!(delta["type"], "expense_created", "{delta}");
+        let position = delta["position"].as_i64().unwrap();
+        assert!(position > previous);
+        previous = position;
+        seen += 1;
+    }
+    assert_eq!(
+        seen, writes,
+        "the reading socket got every change while the other stalled"
+    );
+    drop(stalled);
+    app.stop().await;
+}

@@ -107,6 +107,9 @@ pub enum Command {
     /// Test support: append from a child process and report acknowledgements.
     #[command(hide = true)]
     Probe(probe::ProbeArgs),
+    /// Print the HTTP API's OpenAPI document (`schema/openapi.json` is its copy).
+    #[command(hide = true)]
+    Openapi,
 }
 
 /// Runs a parsed command line.
@@ -178,5 +181,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         } => commands::history(&database_url, ledger, expense).await,
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Probe(args) => probe::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Openapi => {
+            print!("{}", crate::openapi_json());
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }

@@ -19,6 +19,12 @@ pub(crate) enum ApiError {
     Forbidden(String),
     #[error("{0}")]
     NotFound(String),
+    /// No route matches the path: told apart from a missing ledger or expense, so a
+    /// client with a typo in its URL sees that at once.
+    #[error("no such endpoint: {0}")]
+    UnknownEndpoint(String),
+    #[error("{method} is not allowed on this path")]
+    MethodNotAllowed { method: String },
     #[error("{message}")]
     Conflict {
         code: &'static str,
@@ -57,6 +63,10 @@ impl ApiError {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
+            ApiError::UnknownEndpoint(_) => (StatusCode::NOT_FOUND, "unknown_endpoint"),
+            ApiError::MethodNotAllowed { .. } => {
+                (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed")
+            }
             ApiError::Conflict { code, .. } => (StatusCode::CONFLICT, code),
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),

@@ -7,7 +7,9 @@
 //! - `state`: what every handler shares; `auth`: who is calling and their role;
 //!   `error`: the one error type and the contract's error body; `extract`: request
 //!   extractors that answer with that body; `input`: checks on what clients send.
-//! - `routes/`: the HTTP API, a module per resource.
+//! - `routes/`: the HTTP API, a module per resource; `routes/openapi.rs`: the OpenAPI
+//!   document's frame and answer shapes (each route documents itself where it is
+//!   registered).
 //! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
 //! - `connections`: this process's sockets, for admin endpoints and metrics.
 //! - `sse`: the same topics as Server-Sent Events, resumable with `Last-Event-ID`.
@@ -39,6 +41,12 @@ pub mod startup;
 mod state;
 pub mod telemetry;
 mod ws;
+
+/// The server's OpenAPI document as `/v1/openapi.json` serves it (pretty JSON);
+/// `schema/openapi.json` is a copy (`ledger openapi > schema/openapi.json`).
+pub fn openapi_json() -> &'static str {
+    routes::openapi::json()
+}
 
 /// Where the log lives unless `--database-url` / `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:ledger.db";

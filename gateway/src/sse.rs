@@ -21,15 +21,18 @@ use crate::extract::{ApiPath, ApiQuery};
 use crate::state::AppState;
 use crate::ws::messages::{self, Topic};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct StreamQuery {
     /// Comma-separated: `expenses,budgets,analytics,alerts,imports` (default: all).
     topics: Option<String>,
     /// Like `Last-Event-ID`, for clients that cannot set headers.
+    #[param(value_type = Option<i64>)]
     since: Option<Position>,
     /// Browsers' EventSource cannot set headers either.
     #[allow(dead_code)]
+    #[param(ignore)] // the `token_query` security scheme describes it
     token: Option<String>,
 }
 

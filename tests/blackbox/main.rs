@@ -9,4 +9,5 @@ mod helpers;
 mod live_socket;
 mod log_durability;
 mod log_processes;
+mod openapi;
 mod two_servers;

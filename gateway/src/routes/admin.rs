@@ -14,6 +14,7 @@ use serde_json::{json, Value};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
+use crate::routes::openapi::{Connections, Delivered, ErrorBody, Status};
 use crate::state::AppState;
 
 fn admin_only(caller: Caller) -> Result<(), ApiError> {
@@ -23,7 +24,18 @@ fn admin_only(caller: Caller) -> Result<(), ApiError> {
     }
 }
 
-/// `GET /v1/status`.
+/// `GET /v1/status`: the log's head, the read models' position and lag, sockets.
+#[utoipa::path(
+    get,
+    path = "/v1/status",
+    tag = "admin",
+    responses(
+        (status = 200, description = "This server's view of the log and its read models", body = Status),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "Not the admin", body = ErrorBody),
+        (status = 503, description = "The database does not answer", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn status(
     State(state): State<AppState>,
     caller: Caller,
@@ -42,6 +54,16 @@ pub(crate) async fn status(
 }
 
 /// `GET /v1/connections`: one row per live socket.
+#[utoipa::path(
+    get,
+    path = "/v1/connections",
+    tag = "admin",
+    responses(
+        (status = 200, description = "The sockets of this server process", body = Connections),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "Not the admin", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn connections(
     State(state): State<AppState>,
     caller: Caller,
@@ -50,14 +72,30 @@ pub(crate) async fn connections(
     Ok(Json(json!({ "connections": state.connections.list() })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Broadcast {
+    /// At most 2000 characters.
     message: String,
+    /// `info` (the default), `warning` or `critical`.
+    #[schema(example = "warning")]
     severity: Option<String>,
 }
 
 /// `POST /v1/broadcast`: a `notification` to every socket of this server.
+#[utoipa::path(
+    post,
+    path = "/v1/broadcast",
+    tag = "admin",
+    request_body = Broadcast,
+    responses(
+        (status = 200, description = "Queued on every socket of this server process", body = Delivered),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "Not the admin", body = ErrorBody),
+        (status = 422, description = "A message too long or an unknown severity", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn broadcast(
     State(state): State<AppState>,
     caller: Caller,
@@ -76,6 +114,18 @@ pub(crate) async fn broadcast(
 }
 
 /// `GET /metrics`, in Prometheus' text format (no token: scrape it from inside).
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    tag = "health",
+    security(()),
+    responses(
+        (status = 200, description = "Gauges and counters in Prometheus' text format 0.0.4: \
+            ledger_connections, ledger_subscriptions, ledger_deltas_sent_total, ledger_resyncs_total, \
+            ledger_log_head, ledger_projection_position, ledger_projection_lag, ledger_projection_failed",
+            body = String, content_type = "text/plain; version=0.0.4"),
+    ),
+)]
 pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let head = state.store.known_head().get();
     let live = state.live.status();

@@ -13,16 +13,23 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{idempotency_key, if_match, ApiJson, ApiPath};
 use crate::input;
+use crate::routes::openapi::{ErrorBody, Idempotency, IfMatch, Written};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct BudgetBody {
     /// Absent or null: the budget covers all spending.
     #[serde(default)]
     category: Option<String>,
+    /// The limit per period, positive, in the ledger's currency.
+    #[schema(example = "500.00")]
     amount: String,
+    #[schema(value_type = crate::routes::openapi::BudgetPeriod)]
     period: BudgetPeriod,
+    /// Percentages that raise an alert when crossed: 1 to 10 values in 1..=1000,
+    /// default `[80, 100]`.
+    #[schema(example = json!([80, 100]))]
     thresholds: Option<Vec<u32>>,
 }
 
@@ -83,7 +90,28 @@ async fn existing(state: &AppState, ledger: LedgerId, budget: BudgetId) -> Resul
     }
 }
 
-/// `PUT /v1/ledgers/{lid}/budgets/{bid}`.
+/// `PUT /v1/ledgers/{lid}/budgets/{bid}`: creates or replaces; re-arms its alerts.
+#[utoipa::path(
+    put,
+    path = "/v1/ledgers/{lid}/budgets/{bid}",
+    tag = "budgets",
+    params(
+        ("lid" = Uuid, Path, description = "The ledger"),
+        ("bid" = Uuid, Path, description = "The budget, chosen by the client"),
+        Idempotency,
+        IfMatch,
+    ),
+    request_body = BudgetBody,
+    responses(
+        (status = 200, description = "Set", body = Written),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller is not a member", body = ErrorBody),
+        (status = 404, description = "No such ledger", body = ErrorBody),
+        (status = 409, description = "`If-Match` is stale", body = ErrorBody),
+        (status = 422, description = "A bad amount, period or thresholds", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn set(
     State(state): State<AppState>,
     caller: Caller,
@@ -121,6 +149,24 @@ pub(crate) async fn set(
 }
 
 /// `DELETE /v1/ledgers/{lid}/budgets/{bid}`.
+#[utoipa::path(
+    delete,
+    path = "/v1/ledgers/{lid}/budgets/{bid}",
+    tag = "budgets",
+    params(
+        ("lid" = Uuid, Path, description = "The ledger"),
+        ("bid" = Uuid, Path, description = "The budget, chosen by the client"),
+        Idempotency,
+        IfMatch,
+    ),
+    responses(
+        (status = 200, description = "Removed", body = Written),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller is not a member", body = ErrorBody),
+        (status = 404, description = "No such ledger or budget", body = ErrorBody),
+        (status = 409, description = "`If-Match` is stale", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn remove(
     State(state): State<AppState>,
     caller: Caller,
@@ -140,14 +186,36 @@ pub(crate) async fn remove(
     .await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Snooze {
+    /// RFC 3339.
     until: DateTime<Utc>,
 }
 
 /// `POST /v1/ledgers/{lid}/budgets/{bid}/snooze`: alerts are still recorded until
 /// then, marked snoozed, and raise no toast.
+#[utoipa::path(
+    post,
+    path = "/v1/ledgers/{lid}/budgets/{bid}/snooze",
+    tag = "budgets",
+    params(
+        ("lid" = Uuid, Path, description = "The ledger"),
+        ("bid" = Uuid, Path, description = "The budget, chosen by the client"),
+        Idempotency,
+        IfMatch,
+    ),
+    request_body = Snooze,
+    responses(
+        (status = 200, description = "Snoozed", body = Written),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller is not a member", body = ErrorBody),
+        (status = 404, description = "No such ledger or budget", body = ErrorBody),
+        (status = 409, description = "`If-Match` is stale", body = ErrorBody),
+        (status = 422, description = "Not an RFC 3339 moment", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn snooze(
     State(state): State<AppState>,
     caller: Caller,

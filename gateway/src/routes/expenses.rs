@@ -17,20 +17,37 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{idempotency_key, if_match, ApiJson, ApiPath, ApiQuery};
 use crate::input;
+use crate::routes::openapi::{
+    DeviceId, ErrorBody, ExpenseCreated, ExpenseHistory, ExpensePage, Idempotency, IfMatch, Written,
+};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewExpense {
+    /// In the ledger's currency, at its precision; negative for a refund.
+    #[schema(example = "12.50")]
     amount: String,
+    #[schema(format = Date, example = "2026-11-02")]
     occurred_on: String,
+    /// 1 to 64 characters.
+    #[schema(example = "groceries")]
     category: String,
+    /// 1 to 128 characters.
+    #[schema(example = "Market")]
     merchant: Option<String>,
+    /// At most 2000 characters.
     description: Option<String>,
+    /// At most 20, each 1 to 40 characters.
     #[serde(default)]
     tags: Vec<String>,
+    /// Chosen by the client; otherwise derived from `Idempotency-Key`, or new.
+    #[schema(value_type = Option<uuid::Uuid>)]
     expense_id: Option<ExpenseId>,
+    /// What was paid abroad, with `original_currency` (informational).
+    #[schema(example = "14.00")]
     original_amount: Option<String>,
+    #[schema(example = "USD")]
     original_currency: Option<String>,
 }
 
@@ -55,6 +72,23 @@ fn metadata(caller: Caller, headers: &HeaderMap) -> Result<Metadata, ApiError> {
 }
 
 /// `POST /v1/ledgers/{lid}/expenses`.
+#[utoipa::path(
+    post,
+    path = "/v1/ledgers/{lid}/expenses",
+    tag = "expenses",
+    params(("lid" = Uuid, Path, description = "The ledger"), Idempotency, DeviceId),
+    request_body = NewExpense,
+    responses(
+        (status = 201, description = "Recorded", body = ExpenseCreated),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller is not a member", body = ErrorBody),
+        (status = 404, description = "No such ledger", body = ErrorBody),
+        (status = 409, description = "An expense with this id exists (`exists`)", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 422, description = "An invalid amount, date or text; a reused Idempotency-Key", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn record(
     State(state): State<AppState>,
     caller: Caller,
@@ -174,20 +208,51 @@ fn conflict(e: ledger::AppendError, current: &Expense) -> ApiError {
     }
 }
 
-#[derive(Deserialize)]
+/// Any subset of an expense's fields; at least one.
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ExpensePatch {
+    #[schema(example = "13.20")]
     amount: Option<String>,
+    #[schema(format = Date)]
     occurred_on: Option<String>,
     category: Option<String>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "input::present")]
+    #[schema(value_type = Option<String>)]
     merchant: Option<Option<String>>,
+    /// `null` clears it.
     #[serde(default, deserialize_with = "input::present")]
+    #[schema(value_type = Option<String>)]
     description: Option<Option<String>>,
+    /// Replaces the tags.
     tags: Option<Vec<String>>,
 }
 
 /// `PATCH /v1/ledgers/{lid}/expenses/{eid}`: any subset of the fields.
+#[utoipa::path(
+    patch,
+    path = "/v1/ledgers/{lid}/expenses/{eid}",
+    tag = "expenses",
+    params(
+        ("lid" = Uuid, Path, description = "The ledger"),
+        ("eid" = Uuid, Path, description = "The expense"),
+        Idempotency,
+        IfMatch,
+        DeviceId,
+    ),
+    request_body = ExpensePatch,
+    responses(
+        (status = 200, description = "Amended", body = Written),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller is not a member", body = ErrorBody),
+        (status = 404, description = "No such ledger or expense", body = ErrorBody),
+        (status = 409, description = "`If-Match` is stale (`version_conflict`) or the expense is deleted (`deleted`); carries `version` and `current`", body = ErrorBody),
+        (status = 413, description = "A body over 64 KiB", body = ErrorBody),
+        (status = 422, description = "Nothing to change, or an invalid field", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn amend(
     State(state): State<AppState>,
     caller: Caller,
@@ -271,7 +336,27 @@ pub(crate) async fn amend(
     ))
 }
 
-/// `DELETE /v1/ledgers/{lid}/expenses/{eid}`.
+/// `DELETE /v1/ledgers/{lid}/expenses/{eid}`: it stays listed, with `deleted: true`.
+#[utoipa::path(
+    delete,
+    path = "/v1/ledgers/{lid}/expenses/{eid}",
+    tag = "expenses",
+    params(
+        ("lid" = Uuid, Path, description = "The ledger"),
+        ("eid" = Uuid, Path, description = "The expense"),
+        Idempotency,
+        IfMatch,
+        DeviceId,
+    ),
+    responses(
+        (status = 200, description = "Deleted", body = Written),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller is not a member", body = ErrorBody),
+        (status = 404, description = "No such ledger or expense", body = ErrorBody),
+        (status = 409, description = "`If-Match` is stale or the expense is already deleted", body = ErrorBody),
+        (status = 422, description = "A bad header", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn delete(
     State(state): State<AppState>,
     caller: Caller,
@@ -307,14 +392,24 @@ pub(crate) async fn delete(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ListQuery {
+    /// First day, `YYYY-MM-DD`, inclusive.
+    #[param(format = Date)]
     from: Option<String>,
+    /// Last day, `YYYY-MM-DD`, inclusive.
+    #[param(format = Date)]
     to: Option<String>,
     category: Option<String>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<usize>,
+    /// The `next_cursor` of the previous page.
     cursor: Option<String>,
+    /// Wait (up to 5 s) until the read models reach this position.
+    #[param(value_type = Option<i64>)]
     min_position: Option<Position>,
 }
 
@@ -329,6 +424,20 @@ fn parse_cursor(cursor: &str) -> Result<(NaiveDate, ExpenseId), ApiError> {
 }
 
 /// `GET /v1/ledgers/{lid}/expenses`: by date, then id; deleted ones included.
+#[utoipa::path(
+    get,
+    path = "/v1/ledgers/{lid}/expenses",
+    tag = "expenses",
+    params(("lid" = Uuid, Path, description = "The ledger"), ListQuery),
+    responses(
+        (status = 200, description = "A page of expenses", body = ExpensePage),
+        (status = 400, description = "A malformed query string or an unknown parameter", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
+        (status = 404, description = "No such ledger", body = ErrorBody),
+        (status = 422, description = "A bad date, limit or cursor", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -375,6 +484,21 @@ pub(crate) async fn list(
 }
 
 /// `GET /v1/ledgers/{lid}/expenses/{eid}/history`: every event, oldest first.
+#[utoipa::path(
+    get,
+    path = "/v1/ledgers/{lid}/expenses/{eid}/history",
+    tag = "expenses",
+    params(
+        ("lid" = Uuid, Path, description = "The ledger"),
+        ("eid" = Uuid, Path, description = "The expense"),
+    ),
+    responses(
+        (status = 200, description = "Every event of the expense, oldest first", body = ExpenseHistory),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
+        (status = 404, description = "No such ledger or expense", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn history(
     State(state): State<AppState>,
     caller: Caller,

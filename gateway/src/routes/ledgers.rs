@@ -12,17 +12,38 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{idempotency_key, ApiJson, ApiPath};
 use crate::input;
+use crate::routes::openapi::{ErrorBody, Idempotency, LedgerCreated, Positioned};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewLedger {
+    #[schema(example = "Home")]
     name: String,
+    /// ISO 4217; every amount of the ledger is in it.
+    #[schema(example = "EUR")]
     currency: String,
+    /// IANA name; `UTC` when absent.
+    #[schema(example = "Europe/Berlin")]
     timezone: Option<String>,
 }
 
 /// `POST /v1/ledgers`: the caller becomes its owner.
+#[utoipa::path(
+    post,
+    path = "/v1/ledgers",
+    tag = "ledgers",
+    params(Idempotency),
+    request_body = NewLedger,
+    responses(
+        (status = 201, description = "Opened; the caller is its owner", body = LedgerCreated),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The admin owns no ledgers", body = ErrorBody),
+        (status = 409, description = "A ledger with this id exists (`exists`)", body = ErrorBody),
+        (status = 422, description = "An unknown currency, a bad name or time zone", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -70,14 +91,31 @@ pub(crate) async fn create(
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Grant {
+    #[schema(value_type = uuid::Uuid)]
     user_id: UserId,
+    #[schema(value_type = crate::routes::openapi::Role)]
     role: Role,
 }
 
 /// `POST /v1/ledgers/{lid}/members`: the owner gives a user a role.
+#[utoipa::path(
+    post,
+    path = "/v1/ledgers/{lid}/members",
+    tag = "ledgers",
+    params(("lid" = Uuid, Path, description = "The ledger"), Idempotency),
+    request_body = Grant,
+    responses(
+        (status = 200, description = "Granted", body = Positioned),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "Not the ledger's owner", body = ErrorBody),
+        (status = 404, description = "No such ledger", body = ErrorBody),
+        (status = 422, description = "No such user, or an unknown role", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn grant(
     State(state): State<AppState>,
     caller: Caller,

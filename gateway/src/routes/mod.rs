@@ -1,61 +1,62 @@
 //! The HTTP API: one module per resource.
+//!
+//! Routes are registered with their OpenAPI entries (`routes!` reads each handler's
+//! `#[utoipa::path]`, path and method included), so the document at
+//! `/v1/openapi.json` lists exactly the routes the server has.
 
 mod admin;
 mod budgets;
 mod expenses;
 mod health;
 mod ledgers;
+mod live;
+pub(crate) mod openapi;
 mod reads;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::Router;
+use utoipa::OpenApi as _;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
 /// Largest JSON body accepted; larger ones get 413.
 const MAX_BODY: usize = 64 * 1024;
 
+/// Every route with its documentation, before the state is given.
+fn api() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(health::healthz))
+        .routes(routes!(health::readyz))
+        .routes(routes!(admin::metrics))
+        .routes(routes!(openapi::document))
+        .routes(routes!(admin::status))
+        .routes(routes!(admin::connections))
+        .routes(routes!(admin::broadcast))
+        .routes(routes!(users::create))
+        .routes(routes!(ledgers::create))
+        .routes(routes!(ledgers::grant))
+        .routes(routes!(expenses::record, expenses::list))
+        .routes(routes!(expenses::amend, expenses::delete))
+        .routes(routes!(expenses::history))
+        .routes(routes!(reads::budgets))
+        .routes(routes!(budgets::set, budgets::remove))
+        .routes(routes!(budgets::snooze))
+        .routes(routes!(reads::analytics))
+        .routes(routes!(reads::alerts))
+        .routes(routes!(reads::events))
+        .routes(routes!(reads::verify))
+        .routes(routes!(live::socket))
+        .routes(routes!(live::stream))
+}
+
 pub(crate) fn router(state: AppState) -> Router {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(admin::metrics))
-        .route("/v1/status", get(admin::status))
-        .route("/v1/connections", get(admin::connections))
-        .route("/v1/broadcast", post(admin::broadcast))
-        .route("/v1/users", post(users::create))
-        .route("/v1/ledgers", post(ledgers::create))
-        .route("/v1/ledgers/{lid}/members", post(ledgers::grant))
-        .route(
-            "/v1/ledgers/{lid}/expenses",
-            post(expenses::record).get(expenses::list),
-        )
-        .route(
-            "/v1/ledgers/{lid}/expenses/{eid}",
-            axum::routing::patch(expenses::amend).delete(expenses::delete),
-        )
-        .route(
-            "/v1/ledgers/{lid}/expenses/{eid}/history",
-            get(expenses::history),
-        )
-        .route("/v1/ledgers/{lid}/budgets", get(reads::budgets))
-        .route(
-            "/v1/ledgers/{lid}/budgets/{bid}",
-            axum::routing::put(budgets::set).delete(budgets::remove),
-        )
-        .route(
-            "/v1/ledgers/{lid}/budgets/{bid}/snooze",
-            post(budgets::snooze),
-        )
-        .route("/v1/ledgers/{lid}/analytics", get(reads::analytics))
-        .route("/v1/ledgers/{lid}/alerts", get(reads::alerts))
-        .route("/v1/ledgers/{lid}/events", get(reads::events))
-        .route("/v1/ledgers/{lid}/verify", get(reads::verify))
-        .route("/v1/ws", get(crate::ws::upgrade))
-        .route("/v1/ledgers/{lid}/stream", get(crate::sse::stream))
+    let (router, _) = api().split_for_parts();
+    router
         .fallback(health::not_found)
+        .method_not_allowed_fallback(health::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
         .with_state(state)
 }

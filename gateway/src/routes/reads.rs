@@ -17,12 +17,18 @@ use serde_json::{json, Value};
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
+use crate::routes::openapi::{Alerts, Analytics, Budgets, ErrorBody, LogPage, Verification};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReadQuery {
+    /// Wait (up to 5 s) until the read models reach this position.
+    #[param(value_type = Option<i64>)]
     min_position: Option<Position>,
+    /// An RFC 3339 moment or a log position: answer as the ledger stood then.
+    #[param(example = "2026-11-01T00:00:00Z")]
     as_of: Option<String>,
     /// Budgets: `YYYY-MM`, `YYYY-Www` or `YYYY`.
     period: Option<String>,
@@ -85,6 +91,20 @@ fn run_error(e: projections::RunError) -> ApiError {
 }
 
 /// `GET /v1/ledgers/{lid}/budgets`.
+#[utoipa::path(
+    get,
+    path = "/v1/ledgers/{lid}/budgets",
+    tag = "budgets",
+    params(("lid" = Uuid, Path, description = "The ledger"), ReadQuery),
+    responses(
+        (status = 200, description = "Every budget's status in the period", body = Budgets),
+        (status = 400, description = "A malformed query string or an unknown parameter", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
+        (status = 404, description = "No such ledger (then)", body = ErrorBody),
+        (status = 422, description = "A bad period, date or as_of", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn budgets(
     State(state): State<AppState>,
     caller: Caller,
@@ -107,6 +127,20 @@ pub(crate) async fn budgets(
 }
 
 /// `GET /v1/ledgers/{lid}/analytics`.
+#[utoipa::path(
+    get,
+    path = "/v1/ledgers/{lid}/analytics",
+    tag = "reads",
+    params(("lid" = Uuid, Path, description = "The ledger"), ReadQuery),
+    responses(
+        (status = 200, description = "Totals by day, month, category and merchant", body = Analytics),
+        (status = 400, description = "A malformed query string or an unknown parameter", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
+        (status = 404, description = "No such ledger (then)", body = ErrorBody),
+        (status = 422, description = "A bad date or as_of", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn analytics(
     State(state): State<AppState>,
     caller: Caller,
@@ -122,6 +156,20 @@ pub(crate) async fn analytics(
 }
 
 /// `GET /v1/ledgers/{lid}/alerts`: newest first.
+#[utoipa::path(
+    get,
+    path = "/v1/ledgers/{lid}/alerts",
+    tag = "budgets",
+    params(("lid" = Uuid, Path, description = "The ledger"), ReadQuery),
+    responses(
+        (status = 200, description = "Alerts, newest first", body = Alerts),
+        (status = 400, description = "A malformed query string or an unknown parameter", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
+        (status = 404, description = "No such ledger (then)", body = ErrorBody),
+        (status = 422, description = "A bad as_of", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn alerts(
     State(state): State<AppState>,
     caller: Caller,
@@ -134,14 +182,33 @@ pub(crate) async fn alerts(
     Ok(Json(json!({ "position": position, "alerts": alerts })))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
+    /// Events after this position (the `next_after` of the previous page).
+    #[param(value_type = Option<i64>)]
     after: Option<Position>,
+    /// 1 to 1000, default 100.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<usize>,
 }
 
 /// `GET /v1/ledgers/{lid}/events`: the ledger's log with its hashes, for audits.
+#[utoipa::path(
+    get,
+    path = "/v1/ledgers/{lid}/events",
+    tag = "reads",
+    params(("lid" = Uuid, Path, description = "The ledger"), EventsQuery),
+    responses(
+        (status = 200, description = "A page of the ledger's events, oldest first", body = LogPage),
+        (status = 400, description = "A malformed query string or an unknown parameter", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
+        (status = 404, description = "No such ledger", body = ErrorBody),
+        (status = 422, description = "A limit out of range", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn events(
     State(state): State<AppState>,
     caller: Caller,
@@ -185,6 +252,18 @@ pub(crate) async fn events(
 }
 
 /// `GET /v1/ledgers/{lid}/verify`: walks the ledger's hash chain.
+#[utoipa::path(
+    get,
+    path = "/v1/ledgers/{lid}/verify",
+    tag = "reads",
+    params(("lid" = Uuid, Path, description = "The ledger")),
+    responses(
+        (status = 200, description = "Whether every link of the chain holds", body = Verification),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
+        (status = 404, description = "No such ledger", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn verify(
     State(state): State<AppState>,
     caller: Caller,

@@ -11,14 +11,30 @@ use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
 use crate::input;
+use crate::routes::openapi::{ErrorBody, UserCreated};
 use crate::state::AppState;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewUser {
+    #[schema(example = "Alice")]
     name: String,
 }
 
+/// Creates a user and answers with their token, the only time it is shown.
+#[utoipa::path(
+    post,
+    path = "/v1/users",
+    tag = "users",
+    request_body = NewUser,
+    responses(
+        (status = 201, description = "Created; keep the token", body = UserCreated),
+        (status = 400, description = "Not JSON", body = ErrorBody),
+        (status = 401, description = "No token or an unknown one", body = ErrorBody),
+        (status = 403, description = "Not the admin", body = ErrorBody),
+        (status = 422, description = "An empty or overlong name", body = ErrorBody),
+    ),
+)]
 pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,0 +1,487 @@
+//! The OpenAPI document: its frame (info, security schemes, tags) and the shapes of
+//! the answers that handlers build as JSON values.
+//!
+//! Each route's entry sits on its handler (`#[utoipa::path]`) and is registered with
+//! the route itself (`routes!` in `routes/mod.rs`), so no route exists undocumented
+//! and no documented route is missing. The answer shapes below are checked against
+//! real answers by the black-box tests (`tests/blackbox/openapi.rs`).
+
+// The answer shapes and header sets exist for the document only: handlers build the
+// same JSON with `json!`, so these types are never constructed.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+
+use axum::http::header;
+use axum::response::IntoResponse;
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::Value;
+use utoipa::openapi::security::{ApiKey, ApiKeyValue, Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use uuid::Uuid;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "ledger",
+        description = "An event-sourced expense ledger with live projections. \
+            Amounts are decimal strings at the ledger currency's precision; every write \
+            answers with the log `position` it was stored at and every read with the \
+            position it reflects. The live socket's messages are described in docs/PROTOCOL.md."
+    ),
+    security(("bearer" = [])),
+    modifiers(&SecuritySchemes),
+    tags(
+        (name = "health", description = "Liveness, readiness, metrics and this document: no token"),
+        (name = "users", description = "Users and their tokens"),
+        (name = "ledgers", description = "Ledgers and their members"),
+        (name = "expenses", description = "Recording, amending, deleting and listing expenses"),
+        (name = "budgets", description = "Budgets, their status and their alerts"),
+        (name = "reads", description = "Analytics, the ledger's log and its verification"),
+        (name = "live", description = "Live updates: WebSocket and Server-Sent Events"),
+        (name = "admin", description = "Operators' endpoints: the admin token only"),
+    )
+)]
+pub(crate) struct ApiDoc;
+
+/// Adds the security schemes the document's `security` entries name.
+struct SecuritySchemes;
+
+impl Modify for SecuritySchemes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+        // Browsers cannot set headers on WebSockets and EventSource.
+        components.add_security_scheme(
+            "token_query",
+            SecurityScheme::ApiKey(ApiKey::Query(ApiKeyValue::with_description(
+                "token",
+                "The same token as a query parameter, where headers cannot be set",
+            ))),
+        );
+    }
+}
+
+/// The document as served at `/v1/openapi.json` and printed by `ledger openapi`:
+/// pretty JSON with a final newline, so the committed copy diffs cleanly.
+pub(crate) fn json() -> &'static str {
+    static DOCUMENT: OnceLock<String> = OnceLock::new();
+    DOCUMENT.get_or_init(|| {
+        let (_, document) = super::api().split_for_parts();
+        // Serializing a tree of strings, maps and numbers cannot fail; an empty
+        // object is still a valid answer if it somehow did.
+        let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".into());
+        text.push('\n');
+        text
+    })
+}
+
+/// `GET /v1/openapi.json`: this document.
+#[utoipa::path(
+    get,
+    path = "/v1/openapi.json",
+    tag = "health",
+    security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document of this server", body = Object)),
+)]
+pub(crate) async fn document() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], json())
+}
+
+// ---------------------------------------------------------------------------------
+// Headers several writes accept.
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct Idempotency {
+    /// 1 to 255 visible ASCII characters, per ledger: a retry with the same key
+    /// returns the first answer and appends nothing; the same key with a different
+    /// request is a 422.
+    #[param(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct IfMatch {
+    /// The stream version the write expects (`3` or `"3"`): 409 when it moved on.
+    #[param(rename = "If-Match")]
+    if_match: Option<String>,
+}
+
+#[derive(IntoParams)]
+#[into_params(parameter_in = Header)]
+pub(crate) struct DeviceId {
+    /// Kept in the event's metadata (at most 100 characters).
+    #[param(rename = "X-Device-Id")]
+    device_id: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------
+// Names shared with the `ledger` crate, described here so it stays free of utoipa.
+
+/// A member's role in a ledger; each includes the ones below it.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum Role {
+    Viewer,
+    Member,
+    Owner,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum BudgetPeriod {
+    Weekly,
+    Monthly,
+    Yearly,
+}
+
+// ---------------------------------------------------------------------------------
+// Errors.
+
+/// Every error answer: `{"error": {"code", "message", ...}}`.
+#[derive(ToSchema)]
+pub(crate) struct ErrorBody {
+    error: ErrorDetail,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct ErrorDetail {
+    /// `malformed` (400), `unauthorized` (401), `forbidden` (403), `not_found` (404),
+    /// `unknown_endpoint` (404: no such route), `method_not_allowed` (405),
+    /// `version_conflict`, `exists` or `deleted` (409), `too_large` (413),
+    /// `validation_failed` (422), `unavailable` (503).
+    #[schema(example = "validation_failed")]
+    code: String,
+    #[schema(example = "amount: EUR allows at most 2 decimals")]
+    message: String,
+    /// The request field at fault, on 422s that have one.
+    field: Option<String>,
+    /// 409: the stream's current version.
+    version: Option<u64>,
+    /// 409 on an expense: the expense as it stands.
+    #[schema(value_type = Option<Object>)]
+    current: Option<Value>,
+}
+
+// ---------------------------------------------------------------------------------
+// Health.
+
+#[derive(ToSchema)]
+pub(crate) struct Health {
+    ok: bool,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Ready {
+    ok: bool,
+    /// The last committed log position.
+    head: i64,
+    /// The position the read models reflect.
+    position: i64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct NotReady {
+    ok: bool,
+    /// Why not: the database's error or the read models'.
+    #[schema(required = true)]
+    error: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------
+// Writes.
+
+#[derive(ToSchema)]
+pub(crate) struct UserCreated {
+    user_id: Uuid,
+    name: String,
+    /// Shown once; only its SHA-256 is stored.
+    #[schema(example = "lt_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    token: String,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct LedgerCreated {
+    ledger_id: Uuid,
+    position: i64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Positioned {
+    /// The log position the write was stored at.
+    position: i64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct ExpenseCreated {
+    expense_id: Uuid,
+    version: u64,
+    position: i64,
+}
+
+/// A write to one stream: its version after the write and the log position.
+#[derive(ToSchema)]
+pub(crate) struct Written {
+    version: u64,
+    position: i64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Delivered {
+    /// Sockets of this server process the notification was queued on.
+    delivered_to: u64,
+}
+
+// ---------------------------------------------------------------------------------
+// Reads.
+
+/// An expense as the read models show it; deleted ones stay, with `deleted: true`.
+#[derive(ToSchema)]
+pub(crate) struct Expense {
+    expense_id: Uuid,
+    version: u64,
+    /// In the ledger's currency.
+    #[schema(example = "12.50")]
+    amount: String,
+    #[schema(example = "EUR")]
+    currency: String,
+    occurred_on: NaiveDate,
+    category: String,
+    #[schema(required = true)]
+    merchant: Option<String>,
+    #[schema(required = true)]
+    description: Option<String>,
+    tags: Vec<String>,
+    deleted: bool,
+    recorded_at: DateTime<Utc>,
+    /// `null` when the admin recorded it.
+    #[schema(required = true)]
+    recorded_by: Option<Uuid>,
+    #[schema(required = true)]
+    original_amount: Option<String>,
+    #[schema(required = true)]
+    original_currency: Option<String>,
+    #[schema(required = true)]
+    import_id: Option<Uuid>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct ExpensePage {
+    position: i64,
+    items: Vec<Expense>,
+    /// Pass as `cursor` for the next page; `null` on the last one.
+    #[schema(required = true)]
+    next_cursor: Option<String>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct HistoryEvent {
+    position: i64,
+    version: u64,
+    #[schema(rename = "type")]
+    #[schema(example = "ExpenseRecorded")]
+    kind: String,
+    #[schema(value_type = Object)]
+    data: Value,
+    #[schema(value_type = Object)]
+    metadata: Value,
+    recorded_at: DateTime<Utc>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct ExpenseHistory {
+    expense_id: Uuid,
+    /// Oldest first.
+    events: Vec<HistoryEvent>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum BudgetState {
+    Ok,
+    Warning,
+    Exceeded,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct BudgetStatus {
+    budget_id: Uuid,
+    /// `null`: the budget covers all spending.
+    #[schema(required = true)]
+    category: Option<String>,
+    period: BudgetPeriod,
+    period_start: NaiveDate,
+    /// The period's last day, inclusive.
+    period_end: NaiveDate,
+    #[schema(example = "500.00")]
+    limit: String,
+    #[schema(example = "422.50")]
+    spent: String,
+    /// Negative once the limit is exceeded.
+    #[schema(example = "77.50")]
+    remaining: String,
+    /// Percent with one decimal.
+    #[schema(example = "84.5")]
+    utilization: String,
+    status: BudgetState,
+    thresholds: Vec<u32>,
+    #[schema(required = true)]
+    snoozed_until: Option<DateTime<Utc>>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Budgets {
+    position: i64,
+    budgets: Vec<BudgetStatus>,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum Severity {
+    Info,
+    Warning,
+    Critical,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Alert {
+    budget_id: Uuid,
+    #[schema(required = true)]
+    category: Option<String>,
+    period_start: NaiveDate,
+    threshold: u32,
+    severity: Severity,
+    utilization: String,
+    spent: String,
+    limit: String,
+    /// Recorded while the budget was snoozed: no toast.
+    snoozed: bool,
+    message: String,
+    position: i64,
+    recorded_at: DateTime<Utc>,
+    /// The budget version that armed this alert.
+    armed_by_version: u64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Alerts {
+    position: i64,
+    /// Newest first.
+    alerts: Vec<Alert>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct MerchantTotal {
+    merchant: String,
+    total: String,
+    count: u64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Analytics {
+    position: i64,
+    #[schema(example = "1234.50")]
+    total: String,
+    count: u64,
+    month_to_date: String,
+    previous_month_same_day: String,
+    /// Spending per day (`YYYY-MM-DD`).
+    by_day: BTreeMap<String, String>,
+    /// Spending per month (`YYYY-MM`).
+    by_month: BTreeMap<String, String>,
+    /// Per month (`YYYY-MM`), spending per category.
+    by_category: BTreeMap<String, BTreeMap<String, String>>,
+    top_merchants: Vec<MerchantTotal>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct LogEvent {
+    position: i64,
+    #[schema(example = "expense-0193...")]
+    stream: String,
+    version: u64,
+    event_id: Uuid,
+    #[schema(rename = "type")]
+    #[schema(example = "ExpenseRecorded")]
+    kind: String,
+    schema_version: u32,
+    #[schema(value_type = Object)]
+    data: Value,
+    #[schema(value_type = Object)]
+    metadata: Value,
+    recorded_at: DateTime<Utc>,
+    /// Hex SHA-256 of the previous event of this ledger.
+    prev_hash: String,
+    /// Hex SHA-256 over this event and `prev_hash`.
+    hash: String,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct LogPage {
+    /// The log's head when read.
+    position: i64,
+    events: Vec<LogEvent>,
+    /// Pass as `after` for the next page; `null` on the last one.
+    #[schema(required = true)]
+    next_after: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Verification {
+    ok: bool,
+    /// Events checked.
+    checked: u64,
+    /// Only when the chain is broken.
+    first_bad_position: Option<i64>,
+}
+
+// ---------------------------------------------------------------------------------
+// Admin.
+
+#[derive(ToSchema)]
+pub(crate) struct ProjectionStatus {
+    /// Every event up to here is folded in.
+    position: i64,
+    checkpoint_position: i64,
+    /// Set when an event could not be folded: the read models stopped before it.
+    error: Option<String>,
+    error_position: Option<i64>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Status {
+    head: i64,
+    #[schema(example = "postgres")]
+    backend: String,
+    projections: ProjectionStatus,
+    /// Events committed but not yet folded.
+    lag: i64,
+    /// Open sockets of this server process.
+    connections: u64,
+    /// Subscriptions per topic.
+    subscriptions: BTreeMap<String, u64>,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Connection {
+    id: u64,
+    /// `null` for the admin.
+    #[schema(required = true)]
+    user: Option<Uuid>,
+    topics: Vec<String>,
+    connected_at: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    /// Messages waiting to be written to this socket.
+    queued: u64,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct Connections {
+    connections: Vec<Connection>,
+}

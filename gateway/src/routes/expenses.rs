@@ -119,7 +119,7 @@ pub(crate) async fn record(
         vec![Event::ExpenseRecorded(recorded)],
     )
     .metadata(metadata);
-    let appended = state.store.append(request).await.map_err(|e| match e {
+    let appended = state.append(request).await.map_err(|e| match e {
         ledger::AppendError::VersionConflict { .. } => ApiError::Conflict {
             code: "exists",
             message: format!("expense {expense_id} already exists"),
@@ -262,7 +262,6 @@ pub(crate) async fn amend(
     )
     .metadata(metadata);
     let appended = state
-        .store
         .append(request)
         .await
         .map_err(|e| conflict(e, &existing))?;
@@ -298,7 +297,6 @@ pub(crate) async fn delete(
     )
     .metadata(metadata);
     let appended = state
-        .store
         .append(request)
         .await
         .map_err(|e| conflict(e, &existing))?;

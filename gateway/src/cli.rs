@@ -141,6 +141,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 database_url,
                 bind,
                 admin_token,
+                socket_queue: crate::config::DEFAULT_SOCKET_QUEUE,
             };
             let app = Application::build(config).await?;
             eprintln!("ledger listening on http://{}:{}", bind.ip(), app.port());
@@ -152,6 +153,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 database_url,
                 bind,
                 admin_token: None,
+                socket_queue: crate::config::DEFAULT_SOCKET_QUEUE,
             })
             .await?;
             let demo = crate::demo::seed(app.store()).await?;

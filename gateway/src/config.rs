@@ -11,4 +11,12 @@ pub struct Config {
     pub bind: SocketAddr,
     /// The token that may do everything; no admin endpoints without it.
     pub admin_token: Option<String>,
+    /// Frames a socket (or event stream) may have waiting before it is cut off the
+    /// live feed and resynchronised with fresh snapshots; see `docs/adr/0006-fan-out.md`.
+    pub socket_queue: usize,
 }
+
+/// 512 frames: several seconds of one busy ledger's changes for a client that
+/// reads a little slowly, at 24 bytes a slot (the frames themselves are shared), and
+/// allocated 32 slots at a time as it fills.
+pub const DEFAULT_SOCKET_QUEUE: usize = 512;

@@ -11,7 +11,10 @@
 //!   document's frame and answer shapes (each route documents itself where it is
 //!   registered).
 //! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
-//! - `connections`: this process's sockets, for admin endpoints and metrics.
+//! - `fanout`: the hub that serializes each delta once and queues it, bounded, for
+//!   each socket and event stream that follows its topic.
+//! - `connections`: this process's sockets, for admin endpoints and metrics;
+//!   `histogram`: the append latency histogram `/metrics` shows.
 //! - `sse`: the same topics as Server-Sent Events, resumable with `Last-Event-ID`.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
@@ -32,6 +35,8 @@ mod connections;
 mod demo;
 mod error;
 mod extract;
+mod fanout;
+mod histogram;
 mod input;
 mod probe;
 mod random;

@@ -1,23 +1,27 @@
 //! The same topics as Server-Sent Events: `GET /v1/ledgers/{lid}/stream?topics=...`.
 //! The position is each event's SSE `id`, so a reconnecting client's `Last-Event-ID`
-//! resumes after it (`curl -N` is a client).
+//! resumes after it (`curl -N` is a client). Deltas come from the fan-out hub like a
+//! socket's, through a bounded queue; a stream that falls behind gets `resync` and
+//! fresh snapshots.
 
 use std::collections::VecDeque;
 use std::convert::Infallible;
+use std::sync::Arc;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
 use ledger::event::Role;
-use ledger::{LedgerId, Position};
+use ledger::{LedgerId, Position, UserId};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::{mpsc, watch};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
+use crate::fanout::{Follower, Frame};
 use crate::state::AppState;
 use crate::ws::messages::{self, Topic};
 
@@ -78,12 +82,15 @@ pub(crate) async fn stream(
         None => query.since,
     };
 
-    let deltas = state.live.subscribe();
+    // Follow first, then read: every change after the snapshot or replay is queued.
+    let (follower, queue) = state.hub.join(caller.user());
+    for topic in &topics {
+        follower.follow(*topic);
+    }
     let mut pending = VecDeque::new();
-    let mut covered = Position::ZERO;
-    match since.and_then(|p| state.live.replay_since(p).map(|b| (p, b))) {
+    let covered = match since.and_then(|p| state.live.replay_since(p).map(|b| (p, b))) {
         Some((p, batches)) => {
-            covered = p;
+            let mut covered = p;
             for delta in batches.iter().flat_map(|b| b.iter()) {
                 covered = covered.max(delta.position);
                 let topic = Topic::of(delta);
@@ -91,55 +98,114 @@ pub(crate) async fn stream(
                     pending.push_back(event(&messages::delta(topic, delta)));
                 }
             }
+            covered
         }
-        None => {
-            for topic in &topics {
-                let (position, data) = messages::snapshot(&state.live, *topic);
-                covered = covered.max(position);
-                let snapshot = json!({ "type": "snapshot", "topic": topic.to_string(), "position": position, "data": data });
-                pending.push_back(event(&snapshot));
-            }
+        None => snapshots(&state.live, &topics, None, &mut pending),
+    };
+    let feed = Feed {
+        follower,
+        queue,
+        pending,
+        covered,
+        closing: state.closing.clone(),
+        topics,
+        ledger,
+        user: caller.user(),
+        live: state.live.clone(),
+        ended: false,
+    };
+    let stream = futures::stream::unfold(feed, |mut feed| async move {
+        let next = feed.next().await?;
+        Some((Ok(next), feed))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// Queues a snapshot of every topic, all at one position (preceded by `resync` when
+/// the stream fell behind), and returns that position.
+fn snapshots(
+    live: &projections::Live,
+    topics: &[Topic],
+    resync: Option<&str>,
+    pending: &mut VecDeque<Event>,
+) -> Position {
+    let (position, snapshots) = messages::snapshots(live, topics);
+    for (topic, data) in snapshots {
+        if let Some(reason) = resync {
+            pending.push_back(event(
+                &json!({ "type": "resync", "topic": topic.to_string(), "reason": reason }),
+            ));
         }
+        pending.push_back(event(&json!({ "type": "snapshot", "topic": topic.to_string(), "position": position, "data": data })));
     }
-    let closing = state.closing.clone();
-    let live = state.live.clone();
-    let stream = futures::stream::unfold(
-        (deltas, pending, covered, closing, topics, live),
-        |(mut deltas, mut pending, mut covered, mut closing, topics, live)| async move {
-            loop {
-                if let Some(next) = pending.pop_front() {
-                    return Some((Ok(next), (deltas, pending, covered, closing, topics, live)));
-                }
-                tokio::select! {
-                    batch = deltas.recv() => match batch {
-                        Ok(batch) => {
-                            for delta in batch.iter().filter(|d| d.position > covered) {
-                                let topic = Topic::of(delta);
-                                if topics.contains(&topic) {
-                                    pending.push_back(event(&messages::delta(topic, delta)));
-                                }
-                            }
-                            covered = covered.max(batch.last().map_or(covered, |d| d.position));
+    position
+}
+
+/// One stream's state between events.
+struct Feed {
+    follower: Follower,
+    queue: mpsc::Receiver<Frame>,
+    pending: VecDeque<Event>,
+    /// Every change up to here is in the snapshots or replay already sent.
+    covered: Position,
+    closing: watch::Receiver<bool>,
+    topics: Vec<Topic>,
+    ledger: LedgerId,
+    user: Option<UserId>,
+    live: Arc<projections::Live>,
+    /// Access was revoked: the stream ends once `pending` is out.
+    ended: bool,
+}
+
+impl Feed {
+    async fn next(&mut self) -> Option<Event> {
+        loop {
+            if let Some(next) = self.pending.pop_front() {
+                return Some(next);
+            }
+            if self.ended {
+                return None;
+            }
+            tokio::select! {
+                frame = self.queue.recv() => match frame? {
+                    Frame::Delta(delta) => {
+                        if delta.position > self.covered {
+                            self.pending.push_back(
+                                Event::default()
+                                    .event(delta.kind)
+                                    .id(delta.position.to_string())
+                                    .data(delta.text.as_str()),
+                            );
                         }
-                        Err(RecvError::Lagged(_)) => {
-                            for topic in &topics {
-                                let (position, data) = messages::snapshot(&live, *topic);
-                                covered = covered.max(position);
-                                pending.push_back(event(&json!({ "type": "resync", "topic": topic.to_string(), "reason": "this stream fell behind" })));
-                                pending.push_back(event(&json!({ "type": "snapshot", "topic": topic.to_string(), "position": position, "data": data })));
-                            }
+                    }
+                    Frame::Revoked(..) => self.revoke(),
+                    Frame::Lagged => {
+                        self.follower.resume();
+                        let allowed = self.user.is_none_or(|u| {
+                            self.live.read(|p| p.role(self.ledger, u).is_some())
+                        });
+                        if allowed {
+                            self.covered = snapshots(&self.live, &self.topics, Some("this stream fell behind"), &mut self.pending);
+                        } else {
+                            self.revoke();
                         }
-                        Err(RecvError::Closed) => return None,
-                    },
-                    // A stream is a request that never ends by itself: end it on shutdown.
-                    Ok(()) = closing.changed() => {
-                        if *closing.borrow_and_update() {
-                            return None;
-                        }
+                    }
+                },
+                // A stream is a request that never ends by itself: end it on shutdown.
+                Ok(()) = self.closing.changed() => {
+                    if *self.closing.borrow_and_update() {
+                        return None;
                     }
                 }
             }
-        },
-    );
-    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+        }
+    }
+
+    fn revoke(&mut self) {
+        self.pending.push_back(event(&messages::error(
+            "forbidden",
+            format!("your access to ledger {} was revoked", self.ledger),
+        )));
+        self.ended = true;
+    }
 }

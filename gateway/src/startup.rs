@@ -21,6 +21,7 @@ pub struct Application {
     store: Store,
     live: Arc<Live>,
     live_task: JoinHandle<Result<(), RunError>>,
+    hub_task: JoinHandle<()>,
     stop_live: watch::Sender<bool>,
     closing: watch::Sender<bool>,
     state: AppState,
@@ -45,6 +46,8 @@ impl Application {
             .with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let (closing, closing_rx) = watch::channel(false);
+        let hub = crate::fanout::Hub::new(live.clone(), config.socket_queue);
+        let hub_task = hub.start(closing_rx.clone());
         let state = AppState {
             store: store.clone(),
             live: live.clone(),
@@ -55,6 +58,10 @@ impl Application {
                 .map(TokenHash::of),
             closing: closing_rx,
             connections: Arc::default(),
+            hub,
+            append_latency: Arc::new(crate::histogram::Histogram::new(
+                crate::histogram::APPEND_BUCKETS,
+            )),
         };
         Ok(Application {
             closing,
@@ -63,6 +70,7 @@ impl Application {
             store,
             live,
             live_task,
+            hub_task,
             stop_live,
             state,
         })
@@ -98,6 +106,10 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;
+        // It ends when `closing` turns true; nothing is left to feed.
+        if let Err(e) = self.hub_task.await {
+            tracing::error!(error = %e, "the fan-out task failed");
+        }
         self.stop_live.send_replace(true);
         match self.live_task.await {
             Ok(Ok(())) => {}

@@ -3,7 +3,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use ledger::{Position, Store, TokenHash};
+use std::time::Instant;
+
+use ledger::{AppendError, AppendRequest, Appended, Position, Store, TokenHash};
 use projections::Live;
 
 /// How long a read waits for `min_position`, and an authorization check for a
@@ -19,11 +21,27 @@ pub(crate) struct AppState {
     pub(crate) connections: Arc<crate::connections::Connections>,
     /// Turns true when the server starts shutting down: sockets close with 1001.
     pub(crate) closing: tokio::sync::watch::Receiver<bool>,
+    /// Delivers the read models' deltas to sockets and event streams.
+    pub(crate) hub: Arc<crate::fanout::Hub>,
+    /// How long the write handlers' appends take (`ledger_append_seconds`).
+    pub(crate) append_latency: Arc<crate::histogram::Histogram>,
 }
 
 impl AppState {
     /// Waits (bounded) until the read models reflect `position`.
     pub(crate) async fn caught_up(&self, position: Position) -> bool {
         self.live.wait_for(position, CATCH_UP).await
+    }
+
+    /// Appends to the log, timed for `/metrics`: the one place the HTTP write
+    /// handlers append through.
+    ///
+    /// # Errors
+    /// As [`Store::append`].
+    pub(crate) async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
+        let started = Instant::now();
+        let appended = self.store.append(request).await;
+        self.append_latency.observe(started.elapsed());
+        appended
     }
 }

@@ -103,6 +103,12 @@ impl Live {
         matches!(reached, Ok(Ok(_)))
     }
 
+    /// The position the read models reflect, as it changes. It moves only after the
+    /// event's delta batch was sent to [`Live::subscribe`]rs.
+    pub fn positions(&self) -> watch::Receiver<Position> {
+        self.position.subscribe()
+    }
+
     /// Deltas from now on, one batch per event, in position order. Subscribe first,
     /// then read a snapshot, then skip batches at or below the snapshot's position.
     pub fn subscribe(&self) -> broadcast::Receiver<DeltaBatch> {
@@ -238,7 +244,6 @@ async fn fold(
             .write()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .apply_with_alerts(event)?;
-        live.position.send_replace(event.position);
         if !applied.deltas.is_empty() {
             let batch: DeltaBatch = applied.deltas.into();
             {
@@ -257,6 +262,9 @@ async fn fold(
             // No subscribers is fine: nobody is watching.
             let _ = live.deltas.send(batch);
         }
+        // Only after the batch is out: whoever sees this position and then finds the
+        // delta channel empty knows it has every batch up to it.
+        live.position.send_replace(event.position);
         if options.raise_alerts {
             for alert in applied.alerts {
                 raise(store, event, alert).await;

@@ -101,10 +101,16 @@ pub(crate) struct TestApp {
 
 impl TestApp {
     pub(crate) async fn spawn(db: TestDb) -> TestApp {
+        TestApp::spawn_with_queue(db, gateway::config::DEFAULT_SOCKET_QUEUE).await
+    }
+
+    /// A server whose sockets may have `socket_queue` frames waiting.
+    pub(crate) async fn spawn_with_queue(db: TestDb, socket_queue: usize) -> TestApp {
         let config = Config {
             database_url: db.url.clone(),
             bind: "127.0.0.1:0".parse().unwrap(),
             admin_token: Some(ADMIN.into()),
+            socket_queue,
         };
         let app = Application::build(config).await.expect("the server builds");
         let base = format!("http://127.0.0.1:{}", app.port());

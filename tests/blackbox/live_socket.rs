@@ -11,10 +11,10 @@ use tokio_tungstenite::tungstenite::Message;
 
 use crate::helpers::TestApp;
 
-type Socket =
+pub(crate) type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
-async fn connect(app: &TestApp, token: &str) -> Socket {
+pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
     let url = format!(
         "{}/v1/ws?token={token}",
         app.base.replace("http://", "ws://")
@@ -25,7 +25,7 @@ async fn connect(app: &TestApp, token: &str) -> Socket {
         .0
 }
 
-async fn send(socket: &mut Socket, message: Value) {
+pub(crate) async fn send(socket: &mut Socket, message: Value) {
     socket
         .send(Message::Text(message.to_string().into()))
         .await
@@ -33,7 +33,7 @@ async fn send(socket: &mut Socket, message: Value) {
 }
 
 /// The next JSON message, skipping heartbeats.
-async fn next(socket: &mut Socket) -> Value {
+pub(crate) async fn next(socket: &mut Socket) -> Value {
     loop {
         let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
             .await
@@ -51,7 +51,7 @@ async fn next(socket: &mut Socket) -> Value {
     }
 }
 
-async fn record(app: &TestApp, token: &str, lid: &str, amount: &str) -> i64 {
+pub(crate) async fn record(app: &TestApp, token: &str, lid: &str, amount: &str) -> i64 {
     let (status, body) = app
         .call(Method::POST, &format!("/v1/ledgers/{lid}/expenses"), Some(token), Some(json!({
             "amount": amount, "occurred_on": "2026-11-12", "category": "food", "merchant": "Market"

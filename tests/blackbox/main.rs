@@ -5,6 +5,7 @@ mod api;
 mod cli_log;
 mod cli_verify;
 mod demo;
+mod fan_out;
 mod helpers;
 mod live_socket;
 mod log_durability;

@@ -50,6 +50,9 @@ pub(crate) async fn status(
         "lag": head.get() - projections.position.get(),
         "connections": state.connections.count(),
         "subscriptions": state.connections.topics(),
+        "queue_drops": state.hub.queue_drops(),
+        "resyncs": state.connections.resyncs.load(Ordering::Relaxed),
+        "deltas_sent": state.connections.deltas_sent.load(Ordering::Relaxed),
     })))
 }
 
@@ -161,6 +164,12 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         i128::from(state.connections.resyncs.load(Ordering::Relaxed)),
     );
     gauge(
+        "ledger_queue_drops_total",
+        "Deltas not queued for a socket because its queue was full (it resyncs).",
+        "counter",
+        i128::from(state.hub.queue_drops()),
+    );
+    gauge(
         "ledger_log_head",
         "The last log position this process knows is committed.",
         "gauge",
@@ -183,6 +192,11 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
         "1 when the read models stopped at an event.",
         "gauge",
         i128::from(live.error.is_some()),
+    );
+    state.append_latency.render(
+        "ledger_append_seconds",
+        "How long the HTTP write handlers' appends to the log take.",
+        &mut out,
     );
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], out)
 }

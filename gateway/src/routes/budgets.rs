@@ -63,7 +63,7 @@ async fn append(
     let expected = if_match(headers)?.map_or(ExpectedVersion::Any, ExpectedVersion::Exact);
     let request = AppendRequest::new(ledger, StreamId::budget(budget), expected, vec![event])
         .metadata(metadata);
-    let appended = state.store.append(request).await?;
+    let appended = state.append(request).await?;
     Ok(Json(
         json!({ "version": appended.version(), "position": appended.last_position }),
     ))

@@ -153,7 +153,7 @@ pub(crate) async fn record(
         vec![Event::ExpenseRecorded(recorded)],
     )
     .metadata(metadata);
-    let appended = state.store.append(request).await.map_err(|e| match e {
+    let appended = state.append(request).await.map_err(|e| match e {
         ledger::AppendError::VersionConflict { .. } => ApiError::Conflict {
             code: "exists",
             message: format!("expense {expense_id} already exists"),
@@ -327,7 +327,6 @@ pub(crate) async fn amend(
     )
     .metadata(metadata);
     let appended = state
-        .store
         .append(request)
         .await
         .map_err(|e| conflict(e, &existing))?;
@@ -383,7 +382,6 @@ pub(crate) async fn delete(
     )
     .metadata(metadata);
     let appended = state
-        .store
         .append(request)
         .await
         .map_err(|e| conflict(e, &existing))?;

@@ -84,7 +84,7 @@ pub(crate) async fn create(
         vec![Event::LedgerOpened(opened)],
     )
     .metadata(metadata);
-    let appended = state.store.append(request).await?;
+    let appended = state.append(request).await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "ledger_id": ledger_id, "position": appended.last_position })),
@@ -146,6 +146,6 @@ pub(crate) async fn grant(
         vec![event],
     )
     .metadata(metadata);
-    let appended = state.store.append(request).await?;
+    let appended = state.append(request).await?;
     Ok(Json(json!({ "position": appended.last_position })))
 }

@@ -32,6 +32,16 @@ pub(crate) enum Kind {
     Imports,
 }
 
+impl Kind {
+    pub(crate) const ALL: [Kind; 5] = [
+        Kind::Expenses,
+        Kind::Budgets,
+        Kind::Analytics,
+        Kind::Alerts,
+        Kind::Imports,
+    ];
+}
+
 /// `ledger:{lid}:{kind}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Topic {
@@ -125,21 +135,35 @@ pub(crate) fn error(code: &str, message: impl std::fmt::Display) -> Value {
 /// A topic's current state as a snapshot's `data`, and the position it reflects.
 pub(crate) fn snapshot(live: &projections::Live, topic: Topic) -> (Position, Value) {
     let today = chrono::Utc::now().date_naive();
+    live.read(|p| (p.position(), data(p, topic, today)))
+}
+
+/// Several topics' snapshots read at one position, so that deltas after them follow
+/// in position order whatever their topic.
+pub(crate) fn snapshots(
+    live: &projections::Live,
+    topics: &[Topic],
+) -> (Position, Vec<(Topic, Value)>) {
+    let today = chrono::Utc::now().date_naive();
     live.read(|p| {
-        let Some(l) = p.ledger(topic.ledger) else {
-            return (p.position(), Value::Null);
-        };
-        let data = match topic.kind {
-            Kind::Expenses => {
-                json!({ "items": l.expenses().in_date_order(None, None, None).collect::<Vec<_>>() })
-            }
-            Kind::Budgets => json!({ "budgets": l.budgets().statuses(today) }),
-            Kind::Analytics => {
-                serde_json::to_value(l.analytics().snapshot(today)).unwrap_or(Value::Null)
-            }
-            Kind::Alerts => json!({ "alerts": l.alerts().newest_first().collect::<Vec<_>>() }),
-            Kind::Imports => json!({ "imports": [] }),
-        };
+        let data = topics.iter().map(|t| (*t, data(p, *t, today))).collect();
         (p.position(), data)
     })
+}
+
+fn data(p: &projections::Projections, topic: Topic, today: chrono::NaiveDate) -> Value {
+    let Some(l) = p.ledger(topic.ledger) else {
+        return Value::Null;
+    };
+    match topic.kind {
+        Kind::Expenses => {
+            json!({ "items": l.expenses().in_date_order(None, None, None).collect::<Vec<_>>() })
+        }
+        Kind::Budgets => json!({ "budgets": l.budgets().statuses(today) }),
+        Kind::Analytics => {
+            serde_json::to_value(l.analytics().snapshot(today)).unwrap_or(Value::Null)
+        }
+        Kind::Alerts => json!({ "alerts": l.alerts().newest_first().collect::<Vec<_>>() }),
+        Kind::Imports => json!({ "imports": [] }),
+    }
 }

@@ -17,12 +17,24 @@ use crate::state::AppState;
 /// Largest message a client may send; larger ones get an `error` (and far larger
 /// ones close the socket).
 pub(crate) const MAX_CLIENT_MESSAGE: usize = 16 * 1024;
+/// Client messages are small (a subscription is ~100 bytes); a larger one grows the
+/// buffer while it is read. Every idle socket holds this much.
+const READ_BUFFER: usize = 1024;
+/// Writes smaller than this wait in the buffer for the burst's flush.
+const WRITE_BUFFER: usize = 16 * 1024;
 
 pub(crate) async fn upgrade(
     State(state): State<AppState>,
     caller: Caller,
     ws: WebSocketUpgrade,
 ) -> Response {
-    ws.max_message_size(4 * MAX_CLIENT_MESSAGE)
+    // Buffers sized for many idle sockets: tungstenite allocates the whole read buffer
+    // up front (128 KiB by default) and grows it only for a larger frame; writes are
+    // flushed after each burst, so the write buffer holds one burst at most (and
+    // keeps the capacity of the largest).
+    ws.read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
+        .max_message_size(4 * MAX_CLIENT_MESSAGE)
+        .max_frame_size(4 * MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| connection::serve(socket, state, caller))
 }

@@ -466,6 +466,12 @@ pub(crate) struct Status {
     connections: u64,
     /// Subscriptions per topic.
     subscriptions: BTreeMap<String, u64>,
+    /// Deltas this process could not queue for a socket (that socket resyncs).
+    queue_drops: u64,
+    /// Times a socket fell behind and was sent fresh snapshots.
+    resyncs: u64,
+    /// Delta frames written to sockets by this process.
+    deltas_sent: u64,
 }
 
 #[derive(ToSchema)]

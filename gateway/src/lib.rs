@@ -19,7 +19,10 @@
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
 //! - `bench/`: `ledger bench ...`, each benchmark beside a baseline measured in the
-//!   same run; `bench/report.rs` prints the figures (a table, or JSON lines).
+//!   same run; `bench/report.rs` prints the figures (a table, or JSON lines);
+//!   `bench/harness.rs` runs servers as child processes and drives them through HTTP
+//!   and WebSocket, and `bench/bare.rs` is the bare broadcast server they are
+//!   compared with.
 //! - `demo`: `ledger demo`'s household of made-up spending; `random`: the generator
 //!   behind made-up data.
 //! - `probe`: a hidden subcommand the black-box tests drive from child processes

@@ -1,6 +1,8 @@
 //! `ledger bench append`: durable appends per second and their latency at several
 //! concurrencies, beside the same number of writers doing plain single-row INSERTs
 //! (each its own durable transaction) into an equivalent table in the same database.
+//! Appends go to the store directly, or through HTTP to a `ledger serve` child process
+//! (`--through`, see `append_http`), or both.
 //!
 //! The baseline's SQL lives here, not in `schema/`, because it is part of the
 //! measurement, not of the product.
@@ -19,7 +21,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-use super::{drive, Common, Figure, Report, Run, ScratchPostgres};
+use super::{append_http, drive, Common, Figure, Report, Run, ScratchPostgres};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct AppendArgs {
@@ -31,20 +33,66 @@ pub(crate) struct AppendArgs {
     /// How long each case runs.
     #[arg(long, default_value_t = 3.0)]
     seconds: f64,
+    /// Append to the store in this process, through HTTP to a server process, or both.
+    #[arg(long, value_enum, default_value = "both")]
+    through: Through,
 }
 
-const BASELINE: &str = "single-row INSERT";
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Through {
+    Both,
+    Store,
+    Http,
+}
+
+impl Through {
+    fn store(self) -> bool {
+        matches!(self, Through::Both | Through::Store)
+    }
+
+    fn http(self) -> bool {
+        matches!(self, Through::Both | Through::Http)
+    }
+}
+
+pub(super) const BASELINE: &str = "single-row INSERT";
 
 pub(crate) async fn run(args: AppendArgs) -> anyhow::Result<()> {
+    anyhow::ensure!(args.seconds.is_finite(), "--seconds must be a number");
+    anyhow::ensure!(
+        args.writers.iter().all(|&n| (1..=10_000).contains(&n)),
+        "--writers must be between 1 and 10000"
+    );
     let report = Report::new(args.common.json);
     let duration = Duration::from_secs_f64(args.seconds.clamp(0.2, 600.0));
-    if args.common.backend.postgres() {
+    let most = args.writers.iter().copied().max().unwrap_or(1) as u32;
+    if args.common.backend.postgres() && args.through.store() {
         let scratch = ScratchPostgres::create(&args.common.postgres_url).await?;
         let result = measure_postgres(&scratch.url, &args.writers, duration, &report).await;
         scratch.drop_now().await?;
         result?;
     }
-    if args.common.backend.sqlite() {
+    if args.common.backend.postgres() && args.through.http() {
+        // A database of its own: a server starting on the store case's log would
+        // first fold all of it.
+        let scratch = ScratchPostgres::create(&args.common.postgres_url).await?;
+        let result = async {
+            let baseline = Baseline::Postgres(baseline_postgres(&scratch.url, most).await?);
+            append_http::measure(
+                "postgres",
+                &scratch.url,
+                &baseline,
+                &args.writers,
+                duration,
+                &report,
+            )
+            .await
+        }
+        .await;
+        scratch.drop_now().await?;
+        result?;
+    }
+    if args.common.backend.sqlite() && args.through.store() {
         let dir = tempfile::tempdir()?;
         measure_sqlite(
             &dir.path().join("bench.db"),
@@ -54,10 +102,16 @@ pub(crate) async fn run(args: AppendArgs) -> anyhow::Result<()> {
         )
         .await?;
     }
+    if args.common.backend.sqlite() && args.through.http() {
+        let dir = tempfile::tempdir()?;
+        let url = format!("sqlite:{}", dir.path().join("ledger.db").display());
+        let baseline = Baseline::Sqlite(baseline_sqlite(&dir.path().join("bench.db")).await?);
+        append_http::measure("sqlite", &url, &baseline, &args.writers, duration, &report).await?;
+    }
     Ok(())
 }
 
-enum Baseline {
+pub(super) enum Baseline {
     Postgres(PgPool),
     Sqlite(SqlitePool),
 }
@@ -72,8 +126,22 @@ async fn measure_postgres(
         .await
         .context("opening the store")?;
     let most = writers.iter().copied().max().unwrap_or(1) as u32;
+    let pool = baseline_postgres(url, most).await?;
+    measure(
+        "postgres",
+        &store,
+        &Baseline::Postgres(pool),
+        writers,
+        duration,
+        report,
+    )
+    .await
+}
+
+/// A pool of `connections` on a database with the baseline's table created.
+async fn baseline_postgres(url: &str, connections: u32) -> anyhow::Result<PgPool> {
     let pool = PgPoolOptions::new()
-        .max_connections(most)
+        .max_connections(connections)
         .connect(url)
         .await?;
     sqlx::raw_sql(
@@ -88,15 +156,7 @@ async fn measure_postgres(
     )
     .execute(&pool)
     .await?;
-    measure(
-        "postgres",
-        &store,
-        &Baseline::Postgres(pool),
-        writers,
-        duration,
-        report,
-    )
-    .await
+    Ok(pool)
 }
 
 async fn measure_sqlite(
@@ -108,6 +168,20 @@ async fn measure_sqlite(
     let store = Store::open(&format!("sqlite:{}", path.display()))
         .await
         .context("opening the store")?;
+    let pool = baseline_sqlite(path).await?;
+    measure(
+        "sqlite",
+        &store,
+        &Baseline::Sqlite(pool),
+        writers,
+        duration,
+        report,
+    )
+    .await
+}
+
+/// A pool on a database beside `path` with the baseline's table created.
+async fn baseline_sqlite(path: &std::path::Path) -> anyhow::Result<SqlitePool> {
     let options = SqliteConnectOptions::new()
         .filename(path.with_extension("baseline.db"))
         .create_if_missing(true)
@@ -131,15 +205,7 @@ async fn measure_sqlite(
     )
     .execute(&pool)
     .await?;
-    measure(
-        "sqlite",
-        &store,
-        &Baseline::Sqlite(pool),
-        writers,
-        duration,
-        report,
-    )
-    .await
+    Ok(pool)
 }
 
 async fn measure(
@@ -174,28 +240,7 @@ async fn measure(
         report.note(&format!(
             "append/{backend}/{case}: baseline ({BASELINE}) for {duration:?} ..."
         ));
-        let base = match baseline {
-            Baseline::Postgres(pool) => {
-                let pool = pool.clone();
-                let sample = sample.clone();
-                drive(n, duration, move || {
-                    let pool = pool.clone();
-                    let sample = sample.clone();
-                    async move { insert_postgres(&pool, ledger, &sample).await }
-                })
-                .await?
-            }
-            Baseline::Sqlite(pool) => {
-                let pool = pool.clone();
-                let sample = sample.clone();
-                drive(n, duration, move || {
-                    let pool = pool.clone();
-                    let sample = sample.clone();
-                    async move { insert_sqlite(&pool, ledger, &sample).await }
-                })
-                .await?
-            }
-        };
+        let base = baseline.drive(ledger, &sample, n, duration).await?;
         report.note(&format!(
             "append/{backend}/{case}: ledger store for {duration:?} ..."
         ));
@@ -222,7 +267,40 @@ async fn measure(
     Ok(())
 }
 
-fn print_case(report: &Report, backend: &str, case: &str, ours: &Run, base: &Run) {
+impl Baseline {
+    /// `writers` inserting rows carrying `sample` for `duration`.
+    pub(super) async fn drive(
+        &self,
+        ledger: LedgerId,
+        sample: &Arc<String>,
+        writers: usize,
+        duration: Duration,
+    ) -> anyhow::Result<Run> {
+        let sample = sample.clone();
+        match self {
+            Baseline::Postgres(pool) => {
+                let pool = pool.clone();
+                drive(writers, duration, move || {
+                    let pool = pool.clone();
+                    let sample = sample.clone();
+                    async move { insert_postgres(&pool, ledger, &sample).await }
+                })
+                .await
+            }
+            Baseline::Sqlite(pool) => {
+                let pool = pool.clone();
+                drive(writers, duration, move || {
+                    let pool = pool.clone();
+                    let sample = sample.clone();
+                    async move { insert_sqlite(&pool, ledger, &sample).await }
+                })
+                .await
+            }
+        }
+    }
+}
+
+pub(super) fn print_case(report: &Report, backend: &str, case: &str, ours: &Run, base: &Run) {
     let figure = |metric, value, baseline_value| Figure {
         bench: "append",
         backend: backend.to_owned(),
@@ -254,7 +332,7 @@ fn print_case(report: &Report, backend: &str, case: &str, ours: &Run, base: &Run
     ));
 }
 
-fn expense(currency: Currency) -> ExpenseRecorded {
+pub(super) fn expense(currency: Currency) -> ExpenseRecorded {
     ExpenseRecorded {
         expense_id: ExpenseId::new(),
         amount: Amount::parse("23.40", currency).expect("a valid amount"),

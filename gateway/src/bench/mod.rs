@@ -2,6 +2,11 @@
 //! the same run, because the machines they run on are shared and noisy.
 
 mod append;
+mod append_http;
+mod bare;
+mod fanout;
+mod harness;
+mod latency;
 mod rebuild;
 mod report;
 
@@ -20,12 +25,21 @@ pub struct BenchArgs {
 
 #[derive(Debug, clap::Subcommand)]
 enum Which {
-    /// Durable appends per second at 1, 16 and 64 concurrent writers, beside plain
-    /// single-row INSERTs into an equivalent table.
+    /// Durable appends per second at 1, 16 and 64 concurrent writers, to the store and
+    /// through HTTP, beside plain single-row INSERTs into an equivalent table.
     Append(append::AppendArgs),
+    /// Append-to-socket latency at a steady rate of expenses with many subscribed
+    /// sockets, beside a bare tokio-tungstenite broadcast server.
+    Latency(latency::LatencyArgs),
+    /// Deliveries per second and memory per idle socket with 10,000 sockets, beside a
+    /// bare tokio-tungstenite broadcast server.
+    Fanout(fanout::FanoutArgs),
     /// Rebuild every read model from a log of 1,000,000 realistic events, beside
     /// reading the same rows plainly; and the fold alone, in memory.
     Rebuild(rebuild::RebuildArgs),
+    /// The baseline of `latency` and `fanout`, run by them as a child process.
+    #[command(hide = true)]
+    BareServer(bare::BareArgs),
 }
 
 /// Options every benchmark takes.
@@ -66,7 +80,10 @@ impl BackendChoice {
 pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Which::Append(a) => append::run(a).await,
+        Which::Latency(a) => latency::run(a).await,
+        Which::Fanout(a) => fanout::run(a).await,
         Which::Rebuild(a) => rebuild::run(a).await,
+        Which::BareServer(a) => bare::run(a).await,
     }
 }
 
@@ -160,10 +177,16 @@ impl Run {
 
     /// The latency at quantile `q` (0..=1), in milliseconds.
     pub(crate) fn quantile_ms(&self, q: f64) -> f64 {
-        if self.latencies.is_empty() {
-            return 0.0;
-        }
-        let i = ((self.latencies.len() - 1) as f64 * q).round() as usize;
-        self.latencies[i].as_secs_f64() * 1000.0
+        quantile_ms(&self.latencies, q)
     }
+}
+
+/// The value at quantile `q` (0..=1) of durations sorted ascending, in milliseconds;
+/// 0 when there are none.
+pub(crate) fn quantile_ms(sorted: &[Duration], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() - 1) as f64 * q.clamp(0.0, 1.0)).round() as usize;
+    sorted[i.min(sorted.len() - 1)].as_secs_f64() * 1000.0
 }

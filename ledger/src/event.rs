@@ -63,6 +63,7 @@ pub struct MemberRevoked {
 pub struct ExpenseRecorded {
     pub expense_id: ExpenseId,
     pub amount: Amount,
+    #[serde(deserialize_with = "date")]
     pub occurred_on: NaiveDate,
     pub category: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -87,7 +88,11 @@ pub struct ExpenseAmended {
     pub expense_id: ExpenseId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub amount: Option<Amount>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "some_date"
+    )]
     pub occurred_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
@@ -374,6 +379,53 @@ fn upcast(event_type: &str, from: u16, mut value: Value) -> Result<Value, String
     }
 }
 
+/// A date as chrono reads it, the `YYYY-MM-DD` every stored date has read without
+/// chrono's general parser: each expense event carries one, so a rebuild reads
+/// a date per event.
+fn date<'de, D: Deserializer<'de>>(d: D) -> Result<NaiveDate, D::Error> {
+    struct Visitor;
+
+    impl serde::de::Visitor<'_> for Visitor {
+        type Value = NaiveDate;
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a date")
+        }
+
+        fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<NaiveDate, E> {
+            plain_date(text)
+                .or_else(|| text.parse().ok())
+                .ok_or_else(|| E::custom(format!("not a date: {:?}", truncated(text))))
+        }
+    }
+
+    d.deserialize_str(Visitor)
+}
+
+fn some_date<'de, D: Deserializer<'de>>(d: D) -> Result<Option<NaiveDate>, D::Error> {
+    date(d).map(Some)
+}
+
+/// `YYYY-MM-DD` with four-digit years; `None` for anything else, valid or not, which
+/// chrono then reads or refuses.
+fn plain_date(text: &str) -> Option<NaiveDate> {
+    let b = text.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let number = |digits: &[u8]| {
+        digits.iter().try_fold(0u32, |n, d| {
+            d.is_ascii_digit().then(|| n * 10 + u32::from(d - b'0'))
+        })
+    };
+    let year = i32::try_from(number(&b[..4])?).ok()?;
+    NaiveDate::from_ymd_opt(year, number(&b[5..7])?, number(&b[8..])?)
+}
+
+fn truncated(text: &str) -> String {
+    text.chars().take(32).collect()
+}
+
 /// Keeps "absent" (`None`) apart from "null" (`Some(None)`) when deserializing.
 fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
@@ -403,6 +455,31 @@ mod tests {
             original_amount: None,
             original_currency: None,
             import_id: None,
+        }
+    }
+
+    #[test]
+    fn dates_read_as_chrono_reads_them() {
+        for text in [
+            "2026-11-01",
+            "0001-01-01",
+            "2028-02-29",
+            "2026-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "2026-1-01",
+            "+2026-11-01",
+            "-0001-12-31",
+            "20261101",
+            "2026-11-0a",
+            "２０２６-11-01",
+            "",
+        ] {
+            let json = serde_json::to_string(text).unwrap();
+            let mut d = serde_json::Deserializer::from_str(&json);
+            let ours = date(&mut d).ok();
+            let chrono: Option<NaiveDate> = serde_json::from_str(&json).ok();
+            assert_eq!(ours, chrono, "{text}");
         }
     }
 

@@ -48,6 +48,6 @@ pub use ids::{
     BudgetId, EventId, ExpenseId, ImportId, LedgerId, Position, StreamId, StreamKind, UserId,
 };
 pub use money::{Amount, Currency};
-pub use recorded::{Metadata, RecordedEvent};
-pub use store::{Store, StoreOptions, Tail};
+pub use recorded::{LogEntry, Metadata, RecordedEvent};
+pub use store::{Entries, Store, StoreOptions, Tail};
 pub use user::{TokenHash, User, MAX_USER_NAME};

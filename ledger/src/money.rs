@@ -310,6 +310,18 @@ impl Amount {
     /// # Errors
     /// When `value` has more decimals than `currency` allows or is out of range.
     pub fn from_decimal(value: Decimal, currency: Currency) -> Result<Self, MoneyError> {
+        // Stored amounts are already written at their currency's precision, and every
+        // folded event goes through here: those are checked without normalizing and
+        // rescaling (divisions and multiplications of 96-bit numbers). Zero takes the
+        // long way, which also turns a negative zero into zero.
+        let units = u32::from(currency.minor_units);
+        if value.scale() == units && !value.is_zero() {
+            let limit = u128::from(MAX_ABS_AMOUNT.unsigned_abs()) * 10u128.pow(units);
+            if value.mantissa().unsigned_abs() >= limit {
+                return Err(MoneyError::TooLarge);
+            }
+            return Ok(Amount(value));
+        }
         let value = value.normalize();
         if value.scale() > u32::from(currency.minor_units) {
             return Err(MoneyError::TooManyDecimals {
@@ -354,10 +366,25 @@ impl Serialize for Amount {
 /// appended, so reading them back only needs them to be exact decimals.
 impl<'de> Deserialize<'de> for Amount {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        Decimal::from_str_exact(&s)
-            .map(Amount)
-            .map_err(|_| serde::de::Error::custom(format!("not a decimal amount: {s:?}")))
+        // Read from the text in place rather than from a copy: every expense event
+        // has an amount.
+        struct Visitor;
+
+        impl serde::de::Visitor<'_> for Visitor {
+            type Value = Amount;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a decimal amount as a string")
+            }
+
+            fn visit_str<E: serde::de::Error>(self, s: &str) -> Result<Amount, E> {
+                Decimal::from_str_exact(s)
+                    .map(Amount)
+                    .map_err(|_| E::custom(format!("not a decimal amount: {s:?}")))
+            }
+        }
+
+        d.deserialize_str(Visitor)
     }
 }
 
@@ -455,6 +482,30 @@ mod tests {
     }
 
     proptest! {
+        #[test]
+        fn the_fast_path_agrees_with_normalizing(mantissa in -10_000_000_000_000_000i64..10_000_000_000_000_000i64, scale in 0u32..6) {
+            for code in ["EUR", "JPY", "KWD", "CLF"] {
+                let currency = Currency::parse(code).unwrap();
+                let value = Decimal::new(mantissa, scale);
+                let long_way = {
+                    let mut v = value.normalize();
+                    if v.scale() > u32::from(currency.minor_units) {
+                        Err("decimals")
+                    } else if v.abs() >= Decimal::from(MAX_ABS_AMOUNT) {
+                        Err("large")
+                    } else {
+                        v.rescale(u32::from(currency.minor_units));
+                        Ok(v)
+                    }
+                };
+                let fast = Amount::from_decimal(value, currency).map(|a| a.0).map_err(|e| match e {
+                    MoneyError::TooLarge => "large",
+                    _ => "decimals",
+                });
+                prop_assert_eq!(fast.map(|v| (v, v.scale())), long_way.map(|v| (v, v.scale())));
+            }
+        }
+
         #[test]
         fn any_cent_amount_round_trips_exactly(cents in -99_999_999_999_999i64..99_999_999_999_999i64) {
             prop_assume!(cents != 0);

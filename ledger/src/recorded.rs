@@ -54,10 +54,64 @@ impl RecordedEvent {
     /// # Errors
     /// When the stored metadata is not valid metadata JSON.
     pub fn metadata(&self) -> Result<Metadata, DecodeError> {
-        serde_json::from_str(&self.metadata).map_err(|e| DecodeError {
-            event_type: self.event_type.clone(),
-            schema_version: self.schema_version,
-            reason: format!("metadata: {e}"),
-        })
+        read_metadata(&self.event_type, self.schema_version, &self.metadata)
     }
+}
+
+/// An event as a fold reads it from the log: a [`RecordedEvent`] without the stream
+/// id, event id and hashes, which only appends and audits need (see
+/// [`Store::read_entries`](crate::Store::read_entries)).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogEntry {
+    pub position: Position,
+    pub ledger_id: LedgerId,
+    pub stream_version: u64,
+    pub event_type: String,
+    pub schema_version: u16,
+    pub payload: String,
+    pub metadata: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl LogEntry {
+    /// The typed event, upcast from whatever version it was written in.
+    ///
+    /// # Errors
+    /// When this build cannot read the payload.
+    pub fn event(&self) -> Result<Event, DecodeError> {
+        Event::decode(&self.event_type, self.schema_version, &self.payload)
+    }
+
+    /// # Errors
+    /// When the stored metadata is not valid metadata JSON.
+    pub fn metadata(&self) -> Result<Metadata, DecodeError> {
+        read_metadata(&self.event_type, self.schema_version, &self.metadata)
+    }
+}
+
+impl From<RecordedEvent> for LogEntry {
+    fn from(event: RecordedEvent) -> LogEntry {
+        LogEntry {
+            position: event.position,
+            ledger_id: event.ledger_id,
+            stream_version: event.stream_version,
+            event_type: event.event_type,
+            schema_version: event.schema_version,
+            payload: event.payload,
+            metadata: event.metadata,
+            recorded_at: event.recorded_at,
+        }
+    }
+}
+
+fn read_metadata(
+    event_type: &str,
+    schema_version: u16,
+    metadata: &str,
+) -> Result<Metadata, DecodeError> {
+    serde_json::from_str(metadata).map_err(|e| DecodeError {
+        event_type: event_type.chars().take(64).collect(),
+        schema_version,
+        reason: format!("metadata: {e}"),
+    })
 }

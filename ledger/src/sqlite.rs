@@ -13,6 +13,7 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 use sqlx::{QueryBuilder, Row as _, Sqlite, Transaction};
+use tokio::sync::mpsc;
 
 use crate::append::{Appended, Prepared};
 use crate::batch::{plan, Heads, KeyRow, Row, StoredAnswer};
@@ -20,7 +21,7 @@ use crate::chain::Hash;
 use crate::checkpoint::{Checkpoint, LedgerState};
 use crate::error::{AppendError, StoreError};
 use crate::ids::{EventId, LedgerId, Position, StreamId, UserId};
-use crate::recorded::RecordedEvent;
+use crate::recorded::{LogEntry, RecordedEvent};
 use crate::store::StoreOptions;
 use crate::user::{TokenHash, User};
 
@@ -108,6 +109,35 @@ impl SqliteBackend {
             .fetch_all(&self.readers)
             .await?;
         rows.iter().map(decode).collect()
+    }
+
+    /// As the PostgreSQL backend's, page by page: SQLite answers in process, so a
+    /// page costs no round trip.
+    pub(crate) async fn send_entries<T, F: FnMut(LogEntry) -> T>(
+        &self,
+        after: Position,
+        until: Position,
+        batch: usize,
+        convert: &mut F,
+        entries: &mpsc::Sender<Result<Vec<T>, StoreError>>,
+    ) -> Result<(), StoreError> {
+        let mut from = after;
+        while from < until {
+            let page = self.read_all(from, batch.clamp(1, 10_000) as i64).await?;
+            let Some(last) = page.last() else {
+                break;
+            };
+            from = last.position;
+            let page: Vec<T> = page
+                .into_iter()
+                .take_while(|event| event.position <= until)
+                .map(|event| convert(LogEntry::from(event)))
+                .collect();
+            if page.is_empty() || entries.send(Ok(page)).await.is_err() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     pub(crate) async fn read_ledger(

@@ -15,7 +15,7 @@ use rust_decimal::Decimal;
 use serde::Serialize;
 
 use crate::derived::Derived;
-use crate::expenses::Contribution;
+use crate::expenses::{Contribution, Expense, Expenses};
 use crate::money::Money;
 use crate::period::{month_key, month_start, previous_month_start};
 use crate::tally::{self, Tally};
@@ -144,6 +144,15 @@ impl Analytics {
             merchants: BTreeMap::new(),
             ranking: Derived::default(),
         }
+    }
+
+    /// The analytics of the live ones among `expenses`.
+    pub(crate) fn of(currency: Currency, expenses: &Expenses) -> Self {
+        let mut analytics = Analytics::new(currency);
+        for c in expenses.iter().filter_map(Expense::contribution) {
+            analytics.add(&c);
+        }
+        analytics
     }
 
     fn money(&self, value: Decimal) -> Money {

@@ -3,6 +3,10 @@
 //! Spending is kept per (category, period kind, period start) and per (all spending,
 //! period kind, period start), so an expense event touches six sums whatever the
 //! number of budgets, and any budget's status is one lookup away.
+//!
+//! The spending is a function of the live expenses, so it is derived (see `derived`):
+//! built from them on first read, then kept current. A rebuild, which reads no
+//! status, only stores the definitions.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -12,7 +16,8 @@ use ledger::{Amount, BudgetId, Currency};
 use rust_decimal::{Decimal, RoundingStrategy};
 use serde::Serialize;
 
-use crate::expenses::Contribution;
+use crate::derived::Derived;
+use crate::expenses::{Contribution, Expense, Expenses};
 use crate::money::Money;
 use crate::period::{period_end, period_start};
 use crate::tally::{self, Tally};
@@ -140,6 +145,14 @@ struct Spending {
 }
 
 impl Spending {
+    fn of(expenses: &Expenses) -> Spending {
+        let mut spending = Spending::default();
+        for c in expenses.iter().filter_map(Expense::contribution) {
+            spending.add(&c);
+        }
+        spending
+    }
+
     fn add(&mut self, c: &Contribution<'_>) {
         let starts = PERIODS.map(|period| period_start(period, c.occurred_on));
         add_to(&mut self.all, &starts, c.amount);
@@ -197,7 +210,9 @@ pub struct Budgets {
     /// Which budgets an expense of a category moves, without scanning them all.
     all_spending: BTreeSet<BudgetId>,
     by_category: BTreeMap<String, BTreeSet<BudgetId>>,
-    spending: Spending,
+    /// Built from the expenses by [`Budgets::with_spending_of`] before anything
+    /// outside the fold sees the budgets; until then the fold leaves it alone.
+    spending: Derived<Spending>,
 }
 
 impl Budgets {
@@ -207,8 +222,28 @@ impl Budgets {
             definitions: BTreeMap::new(),
             all_spending: BTreeSet::new(),
             by_category: BTreeMap::new(),
-            spending: Spending::default(),
+            spending: Derived::default(),
         }
+    }
+
+    /// These budgets with their spending built from `expenses` (the ledger's own)
+    /// if it was not yet.
+    pub(crate) fn with_spending_of(&self, expenses: &Expenses) -> &Budgets {
+        self.spending.get_or_build(|| Spending::of(expenses));
+        self
+    }
+
+    pub(crate) fn spending_built(&self) -> bool {
+        self.spending.built().is_some()
+    }
+
+    /// The spending of `category` in the period of kind `period` starting on `start`.
+    /// Zero before the spending is built, which only the fold could see, and it
+    /// builds the spending before it reads it.
+    fn spending(&self, category: Option<&str>, period: BudgetPeriod, start: NaiveDate) -> Decimal {
+        self.spending
+            .built()
+            .map_or(Decimal::ZERO, |s| s.spent(category, period, start))
     }
 
     pub fn get(&self, id: BudgetId) -> Option<&BudgetDefinition> {
@@ -224,7 +259,7 @@ impl Budgets {
     /// kind `period` that contains `date`.
     pub fn spent(&self, category: Option<&str>, period: BudgetPeriod, date: NaiveDate) -> Money {
         let start = period_start(period, date);
-        Money::new(self.spending.spent(category, period, start), self.currency)
+        Money::new(self.spending(category, period, start), self.currency)
     }
 
     /// The budget's status in its period that contains `date`.
@@ -249,8 +284,7 @@ impl Budgets {
 
     /// The live spending `budget` measures in its period starting on `start`.
     pub(crate) fn spent_in(&self, budget: &BudgetDefinition, start: NaiveDate) -> Decimal {
-        self.spending
-            .spent(budget.category.as_deref(), budget.period, start)
+        self.spending(budget.category.as_deref(), budget.period, start)
     }
 
     /// `budget`'s status in its period that contains `date`, had `spent` been spent
@@ -373,16 +407,15 @@ impl Budgets {
         before: Option<&Contribution<'_>>,
         after: Option<&Contribution<'_>>,
     ) {
+        let Some(spending) = self.spending.built_mut() else {
+            return;
+        };
         if let Some(c) = before {
-            self.spending.remove(c);
+            spending.remove(c);
         }
         if let Some(c) = after {
-            self.spending.add(c);
+            spending.add(c);
         }
-    }
-
-    pub(crate) fn add_spending(&mut self, c: &Contribution<'_>) {
-        self.spending.add(c);
     }
 
     fn unindex(&mut self, id: BudgetId) {
@@ -426,12 +459,19 @@ mod tests {
         }
     }
 
+    impl Budgets {
+        fn add_spending(&mut self, c: &Contribution<'_>) {
+            self.move_spending(None, Some(c));
+        }
+    }
+
     fn budgets_with(
         category: Option<&str>,
         limit: &str,
         period: BudgetPeriod,
     ) -> (Budgets, BudgetId) {
         let mut budgets = Budgets::new(eur());
+        budgets.with_spending_of(&Expenses::default());
         let set = BudgetSet {
             budget_id: BudgetId::new(),
             category: category.map(String::from),

@@ -10,14 +10,26 @@
 use std::sync::OnceLock;
 
 /// An index over data its owner holds, built on first read.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct Derived<T>(OnceLock<T>);
+
+/// Not built: by hand, as the derived `Default` would ask `T` to have one too.
+impl<T> Default for Derived<T> {
+    fn default() -> Self {
+        Derived(OnceLock::new())
+    }
+}
 
 impl<T> Derived<T> {
     /// The index, built by `build` from the data it derives from if nobody read it
     /// before. Concurrent readers build it once.
     pub(crate) fn get_or_build(&self, build: impl FnOnce() -> T) -> &T {
         self.0.get_or_init(build)
+    }
+
+    /// The index, if it has been built.
+    pub(crate) fn built(&self) -> Option<&T> {
+        self.0.get()
     }
 
     /// The index to keep current after a change to its data, if it has been built.

@@ -98,26 +98,31 @@ impl Expense {
         version: u64,
     ) -> Expense {
         let mut next = self.clone();
-        next.version = version;
+        next.amend(event, amount, version);
+        next
+    }
+
+    /// Replaces the fields `event` carries, as [`Expense::amended`] does, in place.
+    fn amend(&mut self, event: ExpenseAmended, amount: Option<Amount>, version: u64) {
+        self.version = version;
         if let Some(amount) = amount {
-            next.amount = amount;
+            self.amount = amount;
         }
         if let Some(date) = event.occurred_on {
-            next.occurred_on = date;
+            self.occurred_on = date;
         }
         if let Some(category) = event.category {
-            next.category = category;
+            self.category = category;
         }
         if let Some(merchant) = event.merchant {
-            next.merchant = merchant;
+            self.merchant = merchant;
         }
         if let Some(description) = event.description {
-            next.description = description;
+            self.description = description;
         }
         if let Some(tags) = event.tags {
-            next.tags = tags;
+            self.tags = tags;
         }
-        next
     }
 
     /// `None` once deleted: a deleted expense counts nowhere.
@@ -231,6 +236,26 @@ impl Expenses {
             None => {}
         }
         by_date.insert(key);
+    }
+
+    /// Amends an expense in place (see [`Expense::amended`]); `None` if it was never
+    /// recorded. For a fold with nothing derived from the expense to update.
+    pub(crate) fn amend(
+        &mut self,
+        event: ExpenseAmended,
+        amount: Option<Amount>,
+        version: u64,
+    ) -> Option<()> {
+        let expense = self.by_id.get_mut(&event.expense_id)?;
+        let was = expense.occurred_on;
+        expense.amend(event, amount, version);
+        if let Some(by_date) = self.by_date.built_mut() {
+            if expense.occurred_on != was {
+                by_date.remove(&(was, expense.expense_id));
+                by_date.insert((expense.occurred_on, expense.expense_id));
+            }
+        }
+        Some(())
     }
 
     /// Marks an expense deleted at stream `version`; `None` if it was never recorded.

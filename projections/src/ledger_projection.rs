@@ -13,6 +13,7 @@ use crate::alerts::{alerts_to_raise, Alert, Alerts};
 use crate::analytics::Analytics;
 use crate::budgets::Budgets;
 use crate::delta::Change;
+use crate::derived::Derived;
 use crate::expenses::{Contribution, Expense, Expenses};
 use crate::members::Members;
 use crate::period::period_start;
@@ -28,8 +29,13 @@ pub struct LedgerProjection {
     position: Position,
     members: Members,
     expenses: Expenses,
+    /// The definitions, and the spending they measure derived from `expenses`.
     budgets: Budgets,
-    analytics: Analytics,
+    /// A function of the live expenses like the budgets' spending, so derived alike:
+    /// built on first read, or by the first event folded with a report (which tells
+    /// what changed in it); a quiet fold keeps it current only once it is built. A
+    /// rebuild thus stores only the source facts, all a checkpoint saves.
+    analytics: Derived<Analytics>,
     alerts: Alerts,
 }
 
@@ -63,13 +69,13 @@ impl LedgerProjection {
             members,
             expenses: Expenses::default(),
             budgets: Budgets::new(event.currency),
-            analytics: Analytics::new(event.currency),
+            analytics: Derived::default(),
             alerts: Alerts::default(),
         }
     }
 
-    /// A ledger put back together from a snapshot's parts (see `snapshot`), which
-    /// has already rebuilt `budgets`' spending and `analytics` from `expenses`.
+    /// A ledger put back together from a snapshot's parts (see `snapshot`); the
+    /// aggregates are derived from `expenses` when first read.
     // One argument per field: bundling them in a struct would only repeat the fields.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn restored(
@@ -81,7 +87,6 @@ impl LedgerProjection {
         members: Members,
         expenses: Expenses,
         budgets: Budgets,
-        analytics: Analytics,
         alerts: Alerts,
     ) -> Self {
         LedgerProjection {
@@ -93,7 +98,7 @@ impl LedgerProjection {
             members,
             expenses,
             budgets,
-            analytics,
+            analytics: Derived::default(),
             alerts,
         }
     }
@@ -133,11 +138,30 @@ impl LedgerProjection {
     }
 
     pub fn budgets(&self) -> &Budgets {
+        self.budgets.with_spending_of(&self.expenses)
+    }
+
+    /// The budgets' definitions, without building their spending (snapshots).
+    pub(crate) fn budget_definitions(&self) -> &Budgets {
         &self.budgets
     }
 
     pub fn analytics(&self) -> &Analytics {
-        &self.analytics
+        self.analytics
+            .get_or_build(|| Analytics::of(self.currency, &self.expenses))
+    }
+
+    /// Whether any aggregate derived from the expenses has been built, and so has to
+    /// follow their changes.
+    fn aggregates_built(&self) -> bool {
+        self.analytics.built().is_some() || self.budgets.spending_built()
+    }
+
+    /// Builds whatever derived aggregates are not built yet, so a fold with a report
+    /// can tell what changed in them.
+    fn build_aggregates(&mut self) {
+        self.budgets();
+        self.analytics();
     }
 
     pub fn alerts(&self) -> &Alerts {
@@ -147,7 +171,7 @@ impl LedgerProjection {
     /// The date whose periods a budget change is shown for: the latest day with live
     /// spending, which is what a dashboard is looking at, or else the event's own day.
     pub fn reference_date(&self, recorded_at: DateTime<Utc>) -> NaiveDate {
-        self.analytics
+        self.analytics()
             .latest_day()
             .unwrap_or_else(|| recorded_at.date_naive())
     }
@@ -164,12 +188,21 @@ impl LedgerProjection {
         at: &EventContext,
         mut report: Option<&mut Folded>,
     ) -> Result<(), String> {
+        if report.is_some() {
+            self.build_aggregates();
+        }
         match event {
             Event::LedgerOpened(_) => return Err("the ledger was already opened".into()),
             Event::MemberGranted(e) => self.members.grant(e.user_id, e.role),
             Event::MemberRevoked(e) => self.members.revoke(e.user_id),
             Event::ExpenseRecorded(e) => self.expense_recorded(e, at, report)?,
             Event::ExpenseAmended(e) => self.expense_amended(e, at, report)?,
+            Event::ExpenseDeleted(e) if report.is_none() && !self.aggregates_built() => {
+                // Nothing derived from the expense to take it out of.
+                self.expenses
+                    .delete(e.expense_id, at.stream_version)
+                    .ok_or_else(|| never_recorded(e.expense_id))?;
+            }
             Event::ExpenseDeleted(e) => {
                 let deleted = self
                     .expenses
@@ -272,6 +305,11 @@ impl LedgerProjection {
     ) -> Result<(), String> {
         let amount = e.amount.map(|a| self.amount(a)).transpose()?;
         let id = e.expense_id;
+        if report.is_none() && !self.aggregates_built() {
+            // Nothing derived from the expense to move: it changes in place.
+            return (self.expenses.amend(e, amount, at.stream_version))
+                .ok_or_else(|| never_recorded(id));
+        }
         // A copy to amend: the old contribution has to be taken out of the aggregates
         // after the new one is known, and amendments are a small share of a log.
         let old = self.expenses.get(id).ok_or_else(|| never_recorded(id))?;
@@ -352,7 +390,7 @@ fn never_recorded(id: ExpenseId) -> String {
 /// expense's names) while moving the rest.
 struct Aggregates<'a> {
     budgets: &'a mut Budgets,
-    analytics: &'a mut Analytics,
+    analytics: &'a mut Derived<Analytics>,
     /// Only consulted, by the alert policy.
     alerts: &'a Alerts,
 }
@@ -377,13 +415,17 @@ fn move_contribution(
         if !same_spending {
             aggregates.budgets.move_spending(before, after);
         }
-        aggregates.analytics.replace(before, after);
+        if let Some(analytics) = aggregates.analytics.built_mut() {
+            analytics.replace(before, after);
+        }
         return;
     };
     if !same_spending {
         spending_changed(aggregates, before, after, at, folded);
     }
-    if let Some(change) = aggregates.analytics.update(before, after) {
+    // Built: a fold with a report builds the aggregates first.
+    let analytics = aggregates.analytics.built_mut();
+    if let Some(change) = analytics.and_then(|a| a.update(before, after)) {
         folded.changes.push(Change::AnalyticsUpdated(change));
     }
 }

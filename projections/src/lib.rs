@@ -18,7 +18,8 @@
 //! - `analytics`: [`Analytics`], totals by day, month, category and merchant.
 //! - `alerts`: [`Alerts`], the alert history, and [`alerts_to_raise`], the policy.
 //! - `members`: [`Members`], who may do what in a ledger.
-//! - `derived`: indexes built from a read model's data on first read, then kept current.
+//! - `derived`: indexes and aggregates built from a ledger's data on first read, then
+//!   kept current.
 //! - `period`: budget periods (month, ISO week, year) of a date.
 //! - `money`: [`Money`], sums at the ledger currency's precision.
 //! - `tally`: sums that count their contributors, so empty entries disappear.
@@ -59,7 +60,7 @@ pub use ledger_projection::LedgerProjection;
 pub use members::Members;
 pub use money::Money;
 pub use period::{month_key, parse_period_label, period_end, period_label, period_start};
-pub use projections::{Applied, Projections};
+pub use projections::{Applied, DecodedEvent, Projections};
 pub use rebuild::{ledger_at_position, ledger_at_time, rebuild, Progress};
 pub use runner::{start, DeltaBatch, Live, LiveOptions, LiveStatus};
 pub use snapshot::{LedgerSnapshot, SnapshotError};

@@ -2,8 +2,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use chrono::{DateTime, Utc};
 use ledger::event::{Event, Role};
-use ledger::{LedgerId, Position, RecordedEvent, UserId};
+use ledger::{DecodeError, LedgerId, LogEntry, Metadata, Position, RecordedEvent, UserId};
 
 use crate::alerts::PendingAlert;
 use crate::delta::Delta;
@@ -18,8 +19,39 @@ pub struct Projections {
     /// Ledgers whose state an event changed since the last [`Projections::take_changed`],
     /// so a checkpoint saves only those. Part of equality on purpose: two states are
     /// only interchangeable if they would also save the same ledgers next.
-    changed: BTreeSet<LedgerId>,
+    changed: Changed,
 }
+
+/// A set of ledger ids that remembers the last one added: consecutive events mostly
+/// belong to the same ledger, and that one is then known to be in without a search.
+#[derive(Clone, Debug, Default)]
+struct Changed {
+    ids: BTreeSet<LedgerId>,
+    last: Option<LedgerId>,
+}
+
+impl Changed {
+    fn insert(&mut self, id: LedgerId) {
+        if self.last != Some(id) {
+            self.ids.insert(id);
+            self.last = Some(id);
+        }
+    }
+
+    fn take(&mut self) -> BTreeSet<LedgerId> {
+        self.last = None;
+        std::mem::take(&mut self.ids)
+    }
+}
+
+/// Only the ids count: `last` is a shortcut to them.
+impl PartialEq for Changed {
+    fn eq(&self, other: &Self) -> bool {
+        self.ids == other.ids
+    }
+}
+
+impl Eq for Changed {}
 
 /// What folding one event produced.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -47,7 +79,7 @@ impl Projections {
         Projections {
             position,
             ledgers,
-            changed: BTreeSet::new(),
+            changed: Changed::default(),
         }
     }
 
@@ -58,12 +90,12 @@ impl Projections {
     /// included. Events that only move [`Projections::position`] (imports), events
     /// already folded, and events that failed to fold change no ledger.
     pub fn take_changed(&mut self) -> Vec<LedgerId> {
-        std::mem::take(&mut self.changed).into_iter().collect()
+        self.changed.take().into_iter().collect()
     }
 
     /// Marks ledgers changed again, for a checkpoint that could not be written.
     pub fn mark_changed(&mut self, ledgers: impl IntoIterator<Item = LedgerId>) {
-        self.changed.extend(ledgers);
+        self.changed.ids.extend(ledgers);
     }
 
     /// The last event folded in: the read models reflect every event up to here.
@@ -148,42 +180,42 @@ impl Projections {
         if event.position <= self.position {
             return Ok(());
         }
-        self.fold_decoded(event, Decoded::of(event), report)
+        self.fold_decoded(DecodedEvent::decode(event)?, report)
     }
 
-    /// Folds `event` in quietly, as [`Projections::apply_quietly`], from its payload
-    /// decoded already (by `Decoded::of`, maybe on another task: a rebuild decodes
-    /// pages while it folds the page before).
+    /// Folds in quietly, as [`Projections::apply_quietly`], an event decoded already
+    /// by [`DecodedEvent::decode`], maybe on another thread: a rebuild decodes the
+    /// next batch of events while it folds this one.
     ///
     /// # Errors
-    /// As [`Projections::apply_with_alerts`]; a decoding error only counts for an
-    /// event that has not been folded yet.
-    pub(crate) fn apply_decoded_quietly(
-        &mut self,
-        event: &RecordedEvent,
-        decoded: Result<Decoded, ProjectionError>,
-    ) -> Result<(), ProjectionError> {
-        self.fold_decoded(event, decoded, None)
+    /// As [`Projections::apply_with_alerts`], except that decoding errors were
+    /// already reported by [`DecodedEvent::decode`].
+    pub fn apply_decoded_quietly(&mut self, event: DecodedEvent) -> Result<(), ProjectionError> {
+        self.fold_decoded(event, None)
     }
 
     fn fold_decoded(
         &mut self,
-        event: &RecordedEvent,
-        decoded: Result<Decoded, ProjectionError>,
+        event: DecodedEvent,
         report: Option<&mut Folded>,
     ) -> Result<(), ProjectionError> {
-        if event.position <= self.position {
+        let DecodedEvent {
+            position,
+            ledger_id,
+            stream_version,
+            recorded_at,
+            actor,
+            payload,
+        } = event;
+        if position <= self.position {
             return Ok(());
         }
-        let Decoded { payload, actor } = decoded?;
-        let position = event.position;
         let event_type = payload.event_type();
         let inconsistent = |reason: String| ProjectionError::Inconsistent {
             position,
             event_type,
             reason,
         };
-        let ledger_id = event.ledger_id;
         match payload {
             Event::ImportStarted(_) | Event::ImportCompleted(_) | Event::ImportCancelled(_) => {}
             Event::LedgerOpened(opened) => {
@@ -199,8 +231,8 @@ impl Projections {
             other => {
                 let context = EventContext {
                     position,
-                    stream_version: event.stream_version,
-                    recorded_at: event.recorded_at,
+                    stream_version,
+                    recorded_at,
                     recorded_by: actor,
                 };
                 let ledger = self
@@ -216,26 +248,84 @@ impl Projections {
     }
 }
 
-/// What the fold reads from an event's stored text: the payload, and for an
-/// `ExpenseRecorded` the actor in its metadata (no other event needs the metadata).
-pub(crate) struct Decoded {
-    payload: Event,
+/// One event as the fold reads it: its payload decoded, the actor of an
+/// `ExpenseRecorded` read from its metadata (no other event needs the metadata), and
+/// the few stored fields the fold uses. The stored texts and hashes are not kept, so
+/// a batch of these is smaller than the events it was decoded from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodedEvent {
+    position: Position,
+    ledger_id: LedgerId,
+    stream_version: u64,
+    recorded_at: DateTime<Utc>,
     actor: Option<UserId>,
+    payload: Event,
 }
 
-impl Decoded {
+impl DecodedEvent {
     /// # Errors
     /// [`ProjectionError::Decode`] when the payload, or the metadata it needs, cannot
     /// be read by this build.
-    pub(crate) fn of(event: &RecordedEvent) -> Result<Decoded, ProjectionError> {
-        let position = event.position;
+    pub fn decode(event: &RecordedEvent) -> Result<DecodedEvent, ProjectionError> {
+        let stored = Stored {
+            position: event.position,
+            ledger_id: event.ledger_id,
+            stream_version: event.stream_version,
+            recorded_at: event.recorded_at,
+        };
+        stored.decode(|| event.event(), || event.metadata())
+    }
+
+    /// As [`DecodedEvent::decode`], from an event as a rebuild reads it.
+    ///
+    /// # Errors
+    /// As [`DecodedEvent::decode`].
+    pub fn of(entry: &LogEntry) -> Result<DecodedEvent, ProjectionError> {
+        let stored = Stored {
+            position: entry.position,
+            ledger_id: entry.ledger_id,
+            stream_version: entry.stream_version,
+            recorded_at: entry.recorded_at,
+        };
+        stored.decode(|| entry.event(), || entry.metadata())
+    }
+
+    pub fn position(&self) -> Position {
+        self.position
+    }
+}
+
+/// The stored fields of an event a fold reads besides its payload and metadata.
+struct Stored {
+    position: Position,
+    ledger_id: LedgerId,
+    stream_version: u64,
+    recorded_at: DateTime<Utc>,
+}
+
+impl Stored {
+    /// Decodes the payload with `event`, and for an `ExpenseRecorded` the metadata
+    /// with `metadata` (no other event needs it).
+    fn decode(
+        self,
+        event: impl FnOnce() -> Result<Event, DecodeError>,
+        metadata: impl FnOnce() -> Result<Metadata, DecodeError>,
+    ) -> Result<DecodedEvent, ProjectionError> {
+        let position = self.position;
         let unreadable = |source| ProjectionError::Decode { position, source };
-        let payload = event.event().map_err(unreadable)?;
+        let payload = event().map_err(unreadable)?;
         let actor = match payload {
-            Event::ExpenseRecorded(_) => event.metadata().map_err(unreadable)?.actor,
+            Event::ExpenseRecorded(_) => metadata().map_err(unreadable)?.actor,
             _ => None,
         };
-        Ok(Decoded { payload, actor })
+        Ok(DecodedEvent {
+            position,
+            ledger_id: self.ledger_id,
+            stream_version: self.stream_version,
+            recorded_at: self.recorded_at,
+            actor,
+            payload,
+        })
     }
 }
 

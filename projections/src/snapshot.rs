@@ -4,10 +4,10 @@
 //! A snapshot holds the ledger's source facts only: its header and position, the
 //! members, every expense as it stands (deleted ones included), the budget
 //! definitions and the alert history. Everything derived from them (budget spending
-//! per period, analytics by day, month, category and merchant, the budget index) is
-//! rebuilt on restore by adding each live expense's contribution the way the fold
-//! does; the merchant ranking and the expenses' date index are built on first read,
-//! as after any fold (see `derived`). Those structures can therefore change shape
+//! per period, analytics by day, month, category and merchant, the merchant ranking,
+//! the expenses' date index) is built on first read by adding each live expense's
+//! contribution the way the fold does, as after a rebuild (see `derived`); the budget
+//! index is rebuilt on restore. Those structures can therefore change shape
 //! without invalidating saved checkpoints.
 //!
 //! The format is this module's own record types rather than the read models' or the
@@ -26,7 +26,6 @@ use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 
 use crate::alerts::{Alert, AlertKey, Alerts};
-use crate::analytics::Analytics;
 use crate::budgets::{BudgetDefinition, Budgets};
 use crate::expenses::{Expense, Expenses};
 use crate::ledger_projection::LedgerProjection;
@@ -229,7 +228,9 @@ impl LedgerProjection {
                 .map(|(user_id, role)| MemberRecord { user_id, role })
                 .collect(),
             expenses: self.expenses().iter().map(ExpenseRecord::of).collect(),
-            budgets: self.budgets().definitions().map(BudgetRecord::of).collect(),
+            budgets: (self.budget_definitions().definitions())
+                .map(BudgetRecord::of)
+                .collect(),
             alerts: history.into_iter().map(AlertRecord::of).collect(),
             raised: self.alerts().raised().map(AlertKeyRecord::of).collect(),
         }
@@ -289,7 +290,6 @@ impl LedgerProjection {
             definitions.put(budget);
         }
 
-        let mut analytics = Analytics::new(currency);
         let mut all = Expenses::default();
         for record in expenses {
             let id = record.expense_id;
@@ -299,12 +299,6 @@ impl LedgerProjection {
             let expense = record
                 .into_expense(currency)
                 .map_err(|reason| fail(format!("expense {id}: {reason}")))?;
-            // The fold's own path for a newly recorded expense: no old contribution,
-            // this one added.
-            if let Some(contribution) = expense.contribution() {
-                definitions.add_spending(&contribution);
-                analytics.add(&contribution);
-            }
             all.upsert(expense);
         }
 
@@ -349,7 +343,6 @@ impl LedgerProjection {
             roles,
             all,
             definitions,
-            analytics,
             Alerts::restored(history, raised),
         ))
     }

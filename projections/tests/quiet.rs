@@ -81,12 +81,13 @@ fn faulty(fault: Fault, next: &RecordedEvent, log: &[RecordedEvent]) -> Recorded
     bad
 }
 
-/// A ledger's expenses in listing order, and its top merchants (name, total, count).
-type Indexed = (Vec<ExpenseId>, Vec<(String, String, u64)>);
+/// A ledger's expenses in listing order, its top merchants (name, total, count), and
+/// its analytics and budget statuses as JSON.
+type Indexed = (Vec<ExpenseId>, Vec<(String, String, u64)>, String);
 
-/// What the indexes built on first read show, for every ledger. Reading them also
-/// builds them, so a state read after every event keeps them current event by event
-/// from then on.
+/// What the indexes and aggregates built on first read show, for every ledger.
+/// Reading them also builds them, so a state read after an event keeps them current
+/// event by event from then on.
 fn indexed(state: &Projections) -> Vec<Indexed> {
     state
         .ledgers()
@@ -102,15 +103,34 @@ fn indexed(state: &Projections) -> Vec<Indexed> {
                 .into_iter()
                 .map(|m| (m.merchant, m.total.to_string(), m.count))
                 .collect();
-            (listing, top)
+            let aggregates = tricky_dates()
+                .into_iter()
+                .map(|day| {
+                    json!({
+                        "analytics": ledger.analytics().snapshot(day),
+                        "budgets": ledger.budgets().statuses(day),
+                    })
+                })
+                .collect::<Vec<_>>();
+            (listing, top, serde_json::to_string(&aggregates).unwrap())
         })
         .collect()
 }
 
+/// Builds every index and aggregate of `state` that is built on first read.
+fn build(state: &Projections) {
+    for ledger in state.ledgers() {
+        let _ = ledger.expenses().in_date_order(None, None, None).next();
+        let _ = ledger.analytics().top_merchants(1);
+        let _ = ledger.budgets();
+    }
+}
+
 /// Folds `log` both ways, with `faults` (index into the log, kind) slipped in before
-/// the events they name, and checks the two states after every event. The full fold's
-/// indexes are read after every event, so they are kept current through the whole
-/// log; the quiet fold's are only built at the end, from its finished state.
+/// the events they name, and checks the two states after every event. The full fold
+/// keeps its aggregates and indexes current through the whole log (they are read
+/// after every event); the quiet fold's are built halfway, kept current quietly from
+/// there, and compared at the end.
 fn check_quiet_fold(log: &[RecordedEvent], faults: &BTreeMap<usize, Fault>) -> Projections {
     let mut full = Projections::new();
     let mut quiet = Projections::new();
@@ -130,7 +150,10 @@ fn check_quiet_fold(log: &[RecordedEvent], faults: &BTreeMap<usize, Fault>) -> P
             "the states part at position {}",
             event.position
         );
-        indexed(&full);
+        build(&full);
+        if i == log.len() / 2 {
+            build(&quiet);
+        }
     }
     assert_eq!(indexed(&quiet), indexed(&full));
     // Redelivered events were folded already, both ways.

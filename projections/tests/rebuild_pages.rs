@@ -1,5 +1,5 @@
 //! A rebuild over a log of several pages, against a real store (PostgreSQL and
-//! SQLite): pages read concurrently are folded in log order into the state a plain
+//! SQLite): batches read, decoded and folded at once are folded in log order into the state a plain
 //! event-by-event fold reaches, and an unreadable event in a later page stops the
 //! rebuild, naming its position.
 
@@ -156,8 +156,8 @@ async fn a_rebuild_of_several_pages_equals_the_plain_fold(db: &TestDb) {
         .unwrap();
     assert_eq!(rebuilt.position(), head);
     assert!(rebuilt == plain_fold(&store).await, "the rebuild differs");
-    // One report per page, in order, ending at the head.
-    assert_eq!(seen.len(), 3, "{seen:?}");
+    // One report per batch (about a thousand events), in order, ending at the head.
+    assert!(seen.len() > 3, "{seen:?}");
     assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "{seen:?}");
     assert_eq!(seen.last(), Some(&(head, head)));
 }

@@ -4,6 +4,9 @@
 //! be set, as in browsers' WebSockets) names the admin or a user. Roles per ledger
 //! come from the read models: owner > member > viewer.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use ledger::event::Role;
@@ -11,6 +14,36 @@ use ledger::{LedgerId, TokenHash, UserId};
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// Tokens this process has already seen answered by the database, so a busy
+/// client's requests cost no query each. Tokens are never revoked or reassigned
+/// (users are not deleted), so an entry never goes stale; unknown tokens are not
+/// remembered, so guessing cannot fill it, and it is emptied when it gets large.
+#[derive(Default)]
+pub(crate) struct KnownTokens(Mutex<HashMap<TokenHash, UserId>>);
+
+/// Enough for every active user of a large deployment.
+const MAX_KNOWN_TOKENS: usize = 100_000;
+
+impl KnownTokens {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<TokenHash, UserId>> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn get(&self, token: &TokenHash) -> Option<UserId> {
+        self.lock().get(token).copied()
+    }
+
+    fn insert(&self, token: TokenHash, user: UserId) {
+        let mut known = self.lock();
+        if known.len() >= MAX_KNOWN_TOKENS {
+            known.clear();
+        }
+        known.insert(token, user);
+    }
+}
 
 /// The authenticated caller of a request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -31,8 +64,14 @@ impl FromRequestParts<AppState> for Caller {
         if state.admin.is_some_and(|admin| admin.matches(&hash)) {
             return Ok(Caller::Admin);
         }
+        if let Some(user) = state.tokens.get(&hash) {
+            return Ok(Caller::User(user));
+        }
         match state.store.user_by_token(&hash).await? {
-            Some(user) => Ok(Caller::User(user.user_id)),
+            Some(user) => {
+                state.tokens.insert(hash, user.user_id);
+                Ok(Caller::User(user.user_id))
+            }
             None => Err(ApiError::Unauthorized),
         }
     }

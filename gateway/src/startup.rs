@@ -4,6 +4,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use ledger::{Store, TokenHash};
 use projections::{Live, LiveOptions, RunError};
 use tokio::net::TcpListener;
@@ -58,6 +59,7 @@ impl Application {
                 .map(TokenHash::of),
             closing: closing_rx,
             connections: Arc::default(),
+            tokens: Arc::default(),
             hub,
             append_latency: Arc::new(crate::histogram::Histogram::new(
                 crate::histogram::APPEND_BUCKETS,
@@ -102,7 +104,14 @@ impl Application {
             // Sockets are not requests: tell them to close (1001) themselves.
             closing.send_replace(true);
         };
-        axum::serve(self.listener, app)
+        // Small JSON answers and socket frames must leave at once, not wait for
+        // Nagle's algorithm to gather a full packet.
+        let listener = self.listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY");
+            }
+        });
+        axum::serve(listener, app)
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;

@@ -21,6 +21,8 @@ pub(crate) struct AppState {
     pub(crate) connections: Arc<crate::connections::Connections>,
     /// Turns true when the server starts shutting down: sockets close with 1001.
     pub(crate) closing: tokio::sync::watch::Receiver<bool>,
+    /// Users by token hash, as the database answered.
+    pub(crate) tokens: Arc<crate::auth::KnownTokens>,
     /// Delivers the read models' deltas to sockets and event streams.
     pub(crate) hub: Arc<crate::fanout::Hub>,
     /// How long the write handlers' appends take (`ledger_append_seconds`).

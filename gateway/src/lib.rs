@@ -8,6 +8,7 @@
 //!   `error`: the one error type and the contract's error body; `extract`: request
 //!   extractors that answer with that body; `input`: checks on what clients send.
 //! - `routes/`: the HTTP API, a module per resource.
+//! - `imports/`: statement imports: parse, deduplicate, one atomic append, progress.
 //! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
 //! - `connections`: this process's sockets, for admin endpoints and metrics.
 //! - `sse`: the same topics as Server-Sent Events, resumable with `Last-Event-ID`.
@@ -30,6 +31,7 @@ mod connections;
 mod demo;
 mod error;
 mod extract;
+mod imports;
 mod input;
 mod probe;
 mod random;

@@ -45,7 +45,13 @@ impl Application {
             .with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let (closing, closing_rx) = watch::channel(false);
+        let imports = crate::imports::Imports::new(store.clone(), live.clone());
+        imports
+            .watch()
+            .await
+            .context("checking for imports a stopped server left running")?;
         let state = AppState {
+            imports,
             store: store.clone(),
             live: live.clone(),
             admin: config
@@ -70,6 +76,13 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Slows every statement import down by `pause` per chunk of rows, so tests
+    /// can watch one run and cancel it midway.
+    #[doc(hidden)]
+    pub fn slow_imports_for_tests(&self, pause: std::time::Duration) {
+        self.state.imports.set_pace(pause);
     }
 
     /// The log this server writes to.

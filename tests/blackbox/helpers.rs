@@ -101,12 +101,18 @@ pub(crate) struct TestApp {
 
 impl TestApp {
     pub(crate) async fn spawn(db: TestDb) -> TestApp {
+        Self::spawn_with(db, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with `setup` run on the built server before it serves.
+    pub(crate) async fn spawn_with(db: TestDb, setup: impl FnOnce(&Application)) -> TestApp {
         let config = Config {
             database_url: db.url.clone(),
             bind: "127.0.0.1:0".parse().unwrap(),
             admin_token: Some(ADMIN.into()),
         };
         let app = Application::build(config).await.expect("the server builds");
+        setup(&app);
         let base = format!("http://127.0.0.1:{}", app.port());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
@@ -191,6 +197,13 @@ impl TestApp {
 
     pub(crate) async fn head(&self) -> Position {
         self.db.store().await.head().await.unwrap()
+    }
+
+    /// Stops the server and hands back its database, to start another on it.
+    pub(crate) async fn stop_keeping_db(mut self) -> TestDb {
+        let _ = self.stop.take().unwrap().send(());
+        self.server.take().unwrap().await.unwrap().unwrap();
+        std::mem::replace(&mut self.db, TestDb::sqlite())
     }
 
     pub(crate) async fn stop(mut self) {

@@ -6,6 +6,7 @@ mod cli_log;
 mod cli_verify;
 mod demo;
 mod helpers;
+mod imports;
 mod live_socket;
 mod log_durability;
 mod log_processes;

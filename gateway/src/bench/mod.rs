@@ -2,6 +2,7 @@
 //! the same run, because the machines they run on are shared and noisy.
 
 mod append;
+mod import;
 mod rebuild;
 mod report;
 
@@ -26,6 +27,9 @@ enum Which {
     /// Rebuild every read model from a log of 1,000,000 realistic events, beside
     /// reading the same rows plainly; and the fold alone, in memory.
     Rebuild(rebuild::RebuildArgs),
+    /// A 100,000-row CSV statement parsed, deduplicated and appended on PostgreSQL
+    /// through the import pipeline, beside multi-row INSERTs of the same rows.
+    Import(import::ImportArgs),
 }
 
 /// Options every benchmark takes.
@@ -67,6 +71,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
     match args.which {
         Which::Append(a) => append::run(a).await,
         Which::Rebuild(a) => rebuild::run(a).await,
+        Which::Import(a) => import::run(a).await,
     }
 }
 

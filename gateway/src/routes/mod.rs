@@ -4,6 +4,7 @@ mod admin;
 mod budgets;
 mod expenses;
 mod health;
+mod imports;
 mod ledgers;
 mod reads;
 mod users;
@@ -48,6 +49,14 @@ pub(crate) fn router(state: AppState) -> Router {
         .route(
             "/v1/ledgers/{lid}/budgets/{bid}/snooze",
             post(budgets::snooze),
+        )
+        .route(
+            "/v1/ledgers/{lid}/imports",
+            post(imports::start).layer(DefaultBodyLimit::max(imports::MAX_UPLOAD)),
+        )
+        .route(
+            "/v1/ledgers/{lid}/imports/{iid}",
+            get(imports::get).delete(imports::cancel),
         )
         .route("/v1/ledgers/{lid}/analytics", get(reads::analytics))
         .route("/v1/ledgers/{lid}/alerts", get(reads::alerts))

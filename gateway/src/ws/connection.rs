@@ -35,6 +35,7 @@ where
 {
     let mut deltas = state.live.subscribe();
     let mut notifications = state.connections.notifications();
+    let mut imports = state.imports.subscribe();
     let mut closing = state.closing.clone();
     let registry = state.connections.clone();
     let registration = registry.open(caller.user());
@@ -78,6 +79,12 @@ where
                     registry.resyncs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     connection.resync("this socket fell behind")
                 }
+                Err(RecvError::Closed) => break,
+            },
+            message = imports.recv() => match message {
+                Ok((ledger, message)) => connection.import_message(ledger, message),
+                // Progress is advisory: a socket that missed some sees the next one.
+                Err(RecvError::Lagged(_)) => Vec::new(),
                 Err(RecvError::Closed) => break,
             },
             notification = notifications.recv() => match notification {
@@ -246,6 +253,22 @@ impl Connection {
             self.sent = self.sent.max(delta.position);
         }
         out
+    }
+
+    /// An import's `import_progress`, or the `import_completed` of an import that
+    /// appended nothing, if this socket follows the ledger's imports topic. Neither
+    /// comes from the log, so neither carries a position (an import that appended
+    /// announces its end through the log, as a delta).
+    fn import_message(&self, ledger: ledger::LedgerId, message: Value) -> Vec<Value> {
+        let topic = Topic {
+            ledger,
+            kind: messages::Kind::Imports,
+        };
+        if self.topics.contains_key(&topic) {
+            vec![message]
+        } else {
+            Vec::new()
+        }
     }
 
     fn resync(&mut self, reason: &str) -> Vec<Value> {

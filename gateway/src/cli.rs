@@ -102,6 +102,9 @@ pub enum Command {
         #[arg(long)]
         expense: ledger::ExpenseId,
     },
+    /// Import bank statements (CSV, OFX/QFX, QIF) into a ledger, with a progress bar
+    /// per file; the same pipeline as `POST /v1/ledgers/{lid}/imports`.
+    Import(Box<crate::imports::ImportArgs>),
     /// Benchmarks, each printed beside a baseline measured in the same run.
     Bench(bench::BenchArgs),
     /// Test support: append from a child process and report acknowledgements.
@@ -181,6 +184,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             ledger,
             expense,
         } => commands::history(&database_url, ledger, expense).await,
+        Command::Import(args) => crate::imports::run_command(*args).await,
         Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Probe(args) => probe::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Openapi => {

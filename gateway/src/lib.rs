@@ -10,6 +10,7 @@
 //! - `routes/`: the HTTP API, a module per resource; `routes/openapi.rs`: the OpenAPI
 //!   document's frame and answer shapes (each route documents itself where it is
 //!   registered).
+//! - `imports/`: statement imports: parse, deduplicate, one atomic append, progress.
 //! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
 //! - `fanout`: the hub that serializes each delta once and queues it, bounded, for
 //!   each socket and event stream that follows its topic.
@@ -40,6 +41,7 @@ mod error;
 mod extract;
 mod fanout;
 mod histogram;
+mod imports;
 mod input;
 mod probe;
 mod random;

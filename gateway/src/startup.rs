@@ -49,7 +49,13 @@ impl Application {
         let (closing, closing_rx) = watch::channel(false);
         let hub = crate::fanout::Hub::new(live.clone(), config.socket_queue);
         let hub_task = hub.start(closing_rx.clone());
+        let imports = crate::imports::Imports::new(store.clone(), live.clone());
+        imports
+            .watch()
+            .await
+            .context("checking for imports a stopped server left running")?;
         let state = AppState {
+            imports,
             store: store.clone(),
             live: live.clone(),
             admin: config
@@ -80,6 +86,13 @@ impl Application {
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Slows every statement import down by `pause` per chunk of rows, so tests
+    /// can watch one run and cancel it midway.
+    #[doc(hidden)]
+    pub fn slow_imports_for_tests(&self, pause: std::time::Duration) {
+        self.state.imports.set_pace(pause);
     }
 
     /// The log this server writes to.

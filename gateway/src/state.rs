@@ -19,6 +19,8 @@ pub(crate) struct AppState {
     pub(crate) admin: Option<TokenHash>,
     /// This process's sockets, for the admin endpoints and metrics.
     pub(crate) connections: Arc<crate::connections::Connections>,
+    /// Statement imports running in this process, and their progress messages.
+    pub(crate) imports: Arc<crate::imports::Imports>,
     /// Turns true when the server starts shutting down: sockets close with 1001.
     pub(crate) closing: tokio::sync::watch::Receiver<bool>,
     /// Users by token hash, as the database answered.

@@ -255,6 +255,66 @@ mod tests {
     }
 
     #[test]
+    fn a_stream_may_close_an_append_it_opened() {
+        use crate::event::{ImportCompleted, ImportStarted};
+        use crate::ids::ImportId;
+        let ledger = LedgerId::new();
+        let import = ImportId::new();
+        let stream = StreamId::import(import);
+        let started = Event::ImportStarted(ImportStarted {
+            import_id: import,
+            format: "csv".into(),
+            file_name: None,
+            rows: 0,
+        });
+        let completed = Event::ImportCompleted(ImportCompleted {
+            import_id: import,
+            imported: 0,
+            duplicates: 0,
+            errors: Vec::new(),
+        });
+        let grant = Event::MemberGranted(MemberGranted {
+            user_id: UserId::new(),
+            role: Role::Member,
+        });
+        let request = |expected| {
+            AppendRequest::new(
+                ledger,
+                stream,
+                ExpectedVersion::NoStream,
+                vec![started.clone()],
+            )
+            .and(
+                StreamId::ledger(ledger),
+                ExpectedVersion::Exact(1),
+                vec![grant.clone()],
+            )
+            .and(stream, expected, vec![completed.clone()])
+        };
+        assert!(Prepared::new(request(ExpectedVersion::Exact(1))).is_err());
+        let batch = vec![
+            open(ledger),
+            Prepared::new(request(ExpectedVersion::Any)).unwrap(),
+        ];
+        let plan = plan(&mut Heads::default(), &batch, Utc::now());
+        assert!(plan.answers.iter().all(Result::is_ok));
+        let rows: Vec<(i64, &str, u64)> = plan
+            .rows
+            .iter()
+            .map(|r| (r.position.get(), r.event_type, r.stream_version))
+            .collect();
+        assert_eq!(
+            rows,
+            vec![
+                (1, "LedgerOpened", 1),
+                (2, "ImportStarted", 1),
+                (3, "MemberGranted", 2),
+                (4, "ImportCompleted", 2)
+            ]
+        );
+    }
+
+    #[test]
     fn unknown_ledgers_and_reopened_ledgers_are_refused() {
         let ledger = LedgerId::new();
         let lone = [grant(ledger, ExpectedVersion::Any, None)];

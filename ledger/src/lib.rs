@@ -15,6 +15,8 @@
 //! - `batch`: group commit's decisions (positions, versions, hashes), free of I/O.
 //! - `committer`: group commit, the tasks that turn queued appends into transactions.
 //! - `store`: the [`Store`] facade: appends, reads, streams and tails.
+//! - `import_record`: what the store keeps about each statement import beside the
+//!   log (state, summary, the process running it).
 //! - `user`: the directory of users and their hashed tokens.
 //! - `postgres`, `sqlite`: the two backends; all SQL outside `schema/` lives there.
 //! - `error`: the errors of this crate's boundary.
@@ -27,6 +29,7 @@ mod committer;
 mod error;
 pub mod event;
 pub mod ids;
+mod import_record;
 pub mod money;
 mod postgres;
 mod recorded;
@@ -47,6 +50,7 @@ pub use event::Event;
 pub use ids::{
     BudgetId, EventId, ExpenseId, ImportId, LedgerId, Position, StreamId, StreamKind, UserId,
 };
+pub use import_record::{ImportRecord, ImportState};
 pub use money::{Amount, Currency};
 pub use recorded::{LogEntry, Metadata, RecordedEvent};
 pub use store::{Entries, Store, StoreOptions, Tail};

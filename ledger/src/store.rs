@@ -18,7 +18,8 @@ use crate::chain::{ChainVerifier, Verification};
 use crate::checkpoint::{Checkpoint, LedgerState, MAX_PROJECTION_NAME};
 use crate::committer::{self, Pending};
 use crate::error::{AppendError, StoreError};
-use crate::ids::{LedgerId, Position, StreamId, UserId};
+use crate::ids::{ImportId, LedgerId, Position, StreamId, UserId};
+use crate::import_record::ImportRecord;
 use crate::postgres::PgBackend;
 use crate::recorded::{LogEntry, RecordedEvent};
 use crate::sqlite::SqliteBackend;
@@ -350,6 +351,41 @@ impl Store {
     /// On a database failure.
     pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         dispatch!(self.backend(), b => b.user(id).await)
+    }
+
+    /// Records an import's state and summary. A row already in a final state is
+    /// left as it is.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn save_import(&self, record: &ImportRecord) -> Result<(), StoreError> {
+        dispatch!(self.backend(), b => b.save_import(record).await)
+    }
+
+    /// An import's row, if it was ever recorded.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn import(&self, id: ImportId) -> Result<Option<ImportRecord>, StoreError> {
+        dispatch!(self.backend(), b => b.import(id).await)
+    }
+
+    /// Says that `owner` is alive: refreshes `updated_at` of its running imports.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn touch_imports(&self, owner: uuid::Uuid) -> Result<(), StoreError> {
+        dispatch!(self.backend(), b => b.touch_imports(owner, Utc::now()).await)
+    }
+
+    /// Marks failed every running import not refreshed since `before`: its process
+    /// is gone, and since an import appends atomically, it appended nothing.
+    /// Returns how many were marked.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn fail_stale_imports(&self, before: DateTime<Utc>) -> Result<u64, StoreError> {
+        dispatch!(self.backend(), b => b.fail_stale_imports(before).await)
     }
 
     /// Walks a ledger's hash chain and reports the first event that does not match.

@@ -1,5 +1,6 @@
 //! Deltas: what one event changed in the read models, small enough to push to a socket.
 
+use ledger::event::ImportCompleted;
 use ledger::{BudgetId, LedgerId, Position};
 use serde::Serialize;
 
@@ -45,6 +46,8 @@ pub enum Change {
     AnalyticsUpdated(AnalyticsChange),
     /// An alert recorded in the log (snoozed ones included; they raise no toast).
     BudgetAlert(Alert),
+    /// A statement import's expenses are in the log (they come just before it).
+    ImportCompleted(ImportCompleted),
 }
 
 /// The read model a change belongs to, which is the last part of its topic.
@@ -54,6 +57,7 @@ pub enum Topic {
     Budgets,
     Analytics,
     Alerts,
+    Imports,
 }
 
 impl Topic {
@@ -63,6 +67,7 @@ impl Topic {
             Topic::Budgets => "budgets",
             Topic::Analytics => "analytics",
             Topic::Alerts => "alerts",
+            Topic::Imports => "imports",
         }
     }
 }
@@ -76,6 +81,7 @@ impl Change {
             Change::BudgetUpdated(_) | Change::BudgetRemoved { .. } => Topic::Budgets,
             Change::AnalyticsUpdated(_) => Topic::Analytics,
             Change::BudgetAlert(_) => Topic::Alerts,
+            Change::ImportCompleted(_) => Topic::Imports,
         }
     }
 
@@ -89,6 +95,7 @@ impl Change {
             Change::BudgetRemoved { .. } => "budget_removed",
             Change::AnalyticsUpdated(_) => "analytics_updated",
             Change::BudgetAlert(_) => "budget_alert",
+            Change::ImportCompleted(_) => "import_completed",
         }
     }
 }

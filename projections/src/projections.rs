@@ -7,7 +7,7 @@ use ledger::event::{Event, Role};
 use ledger::{DecodeError, LedgerId, LogEntry, Metadata, Position, RecordedEvent, UserId};
 
 use crate::alerts::PendingAlert;
-use crate::delta::Delta;
+use crate::delta::{Change, Delta};
 use crate::error::ProjectionError;
 use crate::ledger_projection::{EventContext, Folded, LedgerProjection};
 
@@ -217,7 +217,14 @@ impl Projections {
             reason,
         };
         match payload {
-            Event::ImportStarted(_) | Event::ImportCompleted(_) | Event::ImportCancelled(_) => {}
+            Event::ImportCompleted(completed) => {
+                // No read model keeps imports; subscribers of the ledger's imports
+                // topic still hear of it, in log order after the import's expenses.
+                if let Some(folded) = report {
+                    folded.changes.push(Change::ImportCompleted(completed));
+                }
+            }
+            Event::ImportStarted(_) | Event::ImportCancelled(_) => {}
             Event::LedgerOpened(opened) => {
                 if self.ledgers.contains_key(&ledger_id) {
                     return Err(inconsistent(format!(

@@ -101,11 +101,24 @@ pub(crate) struct TestApp {
 
 impl TestApp {
     pub(crate) async fn spawn(db: TestDb) -> TestApp {
-        TestApp::spawn_with_queue(db, gateway::config::DEFAULT_SOCKET_QUEUE).await
+        Self::configured(db, gateway::config::DEFAULT_SOCKET_QUEUE, |_| {}).await
     }
 
     /// A server whose sockets may have `socket_queue` frames waiting.
     pub(crate) async fn spawn_with_queue(db: TestDb, socket_queue: usize) -> TestApp {
+        Self::configured(db, socket_queue, |_| {}).await
+    }
+
+    /// As [`TestApp::spawn`], with `setup` run on the built server before it serves.
+    pub(crate) async fn spawn_with(db: TestDb, setup: impl FnOnce(&Application)) -> TestApp {
+        Self::configured(db, gateway::config::DEFAULT_SOCKET_QUEUE, setup).await
+    }
+
+    async fn configured(
+        db: TestDb,
+        socket_queue: usize,
+        setup: impl FnOnce(&Application),
+    ) -> TestApp {
         let config = Config {
             database_url: db.url.clone(),
             bind: "127.0.0.1:0".parse().unwrap(),
@@ -113,6 +126,7 @@ impl TestApp {
             socket_queue,
         };
         let app = Application::build(config).await.expect("the server builds");
+        setup(&app);
         let base = format!("http://127.0.0.1:{}", app.port());
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
@@ -197,6 +211,13 @@ impl TestApp {
 
     pub(crate) async fn head(&self) -> Position {
         self.db.store().await.head().await.unwrap()
+    }
+
+    /// Stops the server and hands back its database, to start another on it.
+    pub(crate) async fn stop_keeping_db(mut self) -> TestDb {
+        let _ = self.stop.take().unwrap().send(());
+        self.server.take().unwrap().await.unwrap().unwrap();
+        std::mem::replace(&mut self.db, TestDb::sqlite())
     }
 
     pub(crate) async fn stop(mut self) {

@@ -8,6 +8,7 @@ mod cli_verify;
 mod demo;
 mod fan_out;
 mod helpers;
+mod imports;
 mod live_socket;
 mod log_durability;
 mod log_processes;

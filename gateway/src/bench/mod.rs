@@ -6,6 +6,7 @@ mod append_http;
 mod bare;
 mod fanout;
 mod harness;
+mod import;
 mod latency;
 mod rebuild;
 mod report;
@@ -40,6 +41,9 @@ enum Which {
     /// The baseline of `latency` and `fanout`, run by them as a child process.
     #[command(hide = true)]
     BareServer(bare::BareArgs),
+    /// A 100,000-row CSV statement parsed, deduplicated and appended on PostgreSQL
+    /// through the import pipeline, beside multi-row INSERTs of the same rows.
+    Import(import::ImportArgs),
 }
 
 /// Options every benchmark takes.
@@ -84,6 +88,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Fanout(a) => fanout::run(a).await,
         Which::Rebuild(a) => rebuild::run(a).await,
         Which::BareServer(a) => bare::run(a).await,
+        Which::Import(a) => import::run(a).await,
     }
 }
 

@@ -8,6 +8,7 @@ mod admin;
 mod budgets;
 mod expenses;
 mod health;
+mod imports;
 mod ledgers;
 mod live;
 pub(crate) mod openapi;
@@ -44,6 +45,12 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(reads::budgets))
         .routes(routes!(budgets::set, budgets::remove))
         .routes(routes!(budgets::snooze))
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(imports::start))
+                .layer(DefaultBodyLimit::max(imports::MAX_UPLOAD)),
+        )
+        .routes(routes!(imports::get, imports::cancel))
         .routes(routes!(reads::analytics))
         .routes(routes!(reads::alerts))
         .routes(routes!(reads::events))

@@ -491,3 +491,66 @@ pub(crate) struct Connection {
 pub(crate) struct Connections {
     connections: Vec<Connection>,
 }
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum ImportRunState {
+    Running,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum ImportStage {
+    Parsing,
+    Deduplicating,
+    Appending,
+}
+
+#[derive(ToSchema)]
+pub(crate) struct ImportLineError {
+    line: u64,
+    message: String,
+}
+
+/// A new row that looks like an expense recorded by hand (same amount, date within
+/// a few days): reported, never merged.
+#[derive(ToSchema)]
+pub(crate) struct ImportPossibleDuplicate {
+    line: u64,
+    expense_id: Uuid,
+}
+
+/// One statement import, at any moment.
+#[derive(ToSchema)]
+pub(crate) struct ImportStatus {
+    import_id: Uuid,
+    ledger_id: Uuid,
+    state: ImportRunState,
+    stage: ImportStage,
+    /// Rows done in the current stage, of `total`.
+    processed: u64,
+    total: u64,
+    /// Across all stages; never goes back.
+    percent: u32,
+    imported: u64,
+    duplicates: u64,
+    errors: Vec<ImportLineError>,
+    possible_duplicates: Vec<ImportPossibleDuplicate>,
+    skipped_credits: u64,
+    skipped_zero: u64,
+    #[schema(example = "csv")]
+    format: String,
+    #[schema(example = "UTF-8")]
+    encoding: String,
+    #[schema(required = true)]
+    file_name: Option<String>,
+    /// The position of the import's `ImportCompleted` once it is in the log.
+    #[schema(required = true)]
+    position: Option<i64>,
+    /// Why the import failed or was cancelled.
+    #[schema(required = true)]
+    message: Option<String>,
+}

@@ -39,6 +39,7 @@ where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
 {
     let mut notifications = state.connections.notifications();
+    let mut imports = state.imports.subscribe();
     let mut closing = state.closing.clone();
     let registry = state.connections.clone();
     let registration = registry.open(caller.user());
@@ -102,6 +103,12 @@ where
                         }
                     }
                     None => break,
+                },
+                message = imports.recv() => match message {
+                    Ok((ledger, message)) => connection.import_message(ledger, message, &mut out),
+                    // Progress is advisory: a socket that missed some sees the next one.
+                    Err(RecvError::Lagged(_)) => {}
+                    Err(RecvError::Closed) => break,
                 },
                 notification = notifications.recv() => match notification {
                     Ok(message) => out.json(message),
@@ -350,6 +357,20 @@ impl Connection {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 self.resync("this socket fell behind", out);
             }
+        }
+    }
+
+    /// An import's `import_progress`, or the `import_completed` of an import that
+    /// appended nothing, if this socket follows the ledger's imports topic. Neither
+    /// comes from the log, so neither carries a position (an import that appended
+    /// announces its end through the log, as a delta).
+    fn import_message(&self, ledger: LedgerId, message: Value, out: &mut Outgoing) {
+        let topic = Topic {
+            ledger,
+            kind: messages::Kind::Imports,
+        };
+        if self.topics.contains_key(&topic) {
+            out.json(message);
         }
     }
 

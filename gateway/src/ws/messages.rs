@@ -74,6 +74,7 @@ impl Topic {
             projections::Topic::Budgets => Kind::Budgets,
             projections::Topic::Analytics => Kind::Analytics,
             projections::Topic::Alerts => Kind::Alerts,
+            projections::Topic::Imports => Kind::Imports,
         };
         Topic {
             ledger: delta.ledger_id,

@@ -59,6 +59,11 @@ impl Pending {
         }
     }
 
+    /// The position the checkpoint reflects.
+    pub(crate) fn position(&self) -> Position {
+        self.position
+    }
+
     /// Writes the checkpoint in one transaction.
     ///
     /// # Errors

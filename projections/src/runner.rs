@@ -197,6 +197,7 @@ async fn follow(
     let mut tail = store.tail(live.position());
     let mut unsaved = 0u64;
     let mut last_checkpoint = Instant::now();
+    let mut saving: Option<JoinHandle<()>> = None;
     let result = loop {
         let page = tokio::select! {
             page = tail.next(1000) => page,
@@ -220,15 +221,24 @@ async fn follow(
             break Err(RunError::Projection(e));
         }
         unsaved += events.len() as u64;
-        if unsaved >= options.checkpoint_every_events
-            || last_checkpoint.elapsed() >= options.checkpoint_every
+        // One checkpoint written at a time, in order, and never awaited here: the
+        // next events' deltas must not wait for a database write.
+        let idle = saving.as_ref().is_none_or(JoinHandle::is_finished);
+        if idle
+            && (unsaved >= options.checkpoint_every_events
+                || last_checkpoint.elapsed() >= options.checkpoint_every)
         {
-            save(&store, &live).await;
+            let pending = take_pending(&live);
+            saving = Some(tokio::spawn(save(store.clone(), live.clone(), pending)));
             unsaved = 0;
             last_checkpoint = Instant::now();
         }
     };
-    save(&store, &live).await;
+    if let Some(saving) = saving {
+        let _ = saving.await;
+    }
+    let pending = take_pending(&live);
+    save(store, live, pending).await;
     result
 }
 
@@ -296,16 +306,18 @@ async fn raise(store: &Store, cause: &RecordedEvent, alert: PendingAlert) {
     }
 }
 
-async fn save(store: &Store, live: &Live) {
-    let pending = {
-        let mut state = live
-            .state
-            .write()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        checkpoint::Pending::take(&mut state)
-    };
-    let position = live.position();
-    match pending.save(store).await {
+/// What the next checkpoint holds, taken at one consistent moment of the state.
+fn take_pending(live: &Live) -> checkpoint::Pending {
+    let mut state = live
+        .state
+        .write()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    checkpoint::Pending::take(&mut state)
+}
+
+async fn save(store: Store, live: Arc<Live>, pending: checkpoint::Pending) {
+    let position = pending.position();
+    match pending.save(&store).await {
         Ok(()) => live.update_status(|s| s.checkpoint_position = position),
         Err((e, changed)) => {
             tracing::warn!(error = %e, "checkpoint failed; the next one will include these ledgers");

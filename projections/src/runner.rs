@@ -22,8 +22,12 @@ use crate::projections::Projections;
 pub struct LiveOptions {
     /// Checkpoint after this many events...
     pub checkpoint_every_events: u64,
-    /// ...or this long after the last checkpoint, whichever comes first.
+    /// ...or this long after the last checkpoint, whichever comes first...
     pub checkpoint_every: Duration,
+    /// ...but never sooner than this after the last one: a checkpoint writes the
+    /// whole state of every ledger that changed, so under a heavy write load the
+    /// event count alone would make it the server's main work.
+    pub checkpoint_min_gap: Duration,
     /// Append the alerts the policy decides (off for read-only tools).
     pub raise_alerts: bool,
     /// Batches of deltas kept for subscribers that fall behind; a slower one is told
@@ -38,6 +42,7 @@ impl Default for LiveOptions {
         Self {
             checkpoint_every_events: 10_000,
             checkpoint_every: Duration::from_secs(5),
+            checkpoint_min_gap: Duration::from_secs(1),
             raise_alerts: true,
             delta_buffer: 4096,
             replay_history: 10_000,
@@ -224,9 +229,10 @@ async fn follow(
         // One checkpoint written at a time, in order, and never awaited here: the
         // next events' deltas must not wait for a database write.
         let idle = saving.as_ref().is_none_or(JoinHandle::is_finished);
+        let since = last_checkpoint.elapsed();
         if idle
-            && (unsaved >= options.checkpoint_every_events
-                || last_checkpoint.elapsed() >= options.checkpoint_every)
+            && ((unsaved >= options.checkpoint_every_events && since >= options.checkpoint_min_gap)
+                || since >= options.checkpoint_every)
         {
             let pending = take_pending(&live);
             saving = Some(tokio::spawn(save(store.clone(), live.clone(), pending)));

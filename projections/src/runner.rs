@@ -203,6 +203,7 @@ async fn follow(
     let mut unsaved = 0u64;
     let mut last_checkpoint = Instant::now();
     let mut saving: Option<JoinHandle<()>> = None;
+    let mut last_cost = Duration::ZERO;
     let result = loop {
         let page = tokio::select! {
             page = tail.next(1000) => page,
@@ -230,11 +231,16 @@ async fn follow(
         // next events' deltas must not wait for a database write.
         let idle = saving.as_ref().is_none_or(JoinHandle::is_finished);
         let since = last_checkpoint.elapsed();
+        // Taking a checkpoint holds the state while it serializes every changed
+        // ledger, which grows with the ledgers: keep that under 5% of the time.
+        let gap = options.checkpoint_min_gap.max(20 * last_cost);
         if idle
-            && ((unsaved >= options.checkpoint_every_events && since >= options.checkpoint_min_gap)
-                || since >= options.checkpoint_every)
+            && ((unsaved >= options.checkpoint_every_events && since >= gap)
+                || since >= options.checkpoint_every.max(gap))
         {
+            let started = Instant::now();
             let pending = take_pending(&live);
+            last_cost = started.elapsed();
             saving = Some(tokio::spawn(save(store.clone(), live.clone(), pending)));
             unsaved = 0;
             last_checkpoint = Instant::now();

@@ -260,7 +260,12 @@ async fn fold(
     options: &LiveOptions,
     events: &[RecordedEvent],
 ) -> Result<(), crate::error::ProjectionError> {
-    for event in events {
+    for (i, event) in events.iter().enumerate() {
+        // A page can hold a thousand events: let the requests waiting on this
+        // worker thread run between slices of it.
+        if i % 64 == 63 {
+            tokio::task::yield_now().await;
+        }
         let applied = live
             .state
             .write()

@@ -10,7 +10,7 @@
 //! - `engine`: the pipeline (deduplicate, append) and this process's registry of
 //!   imports: progress, cancellation, heartbeats, crash detection.
 //!
-//! See `docs/adr/0006-imports.md` for the decisions.
+//! See `docs/adr/0007-imports.md` for the decisions.
 
 mod command;
 mod engine;

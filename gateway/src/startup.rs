@@ -54,6 +54,14 @@ impl Application {
             .watch()
             .await
             .context("checking for imports a stopped server left running")?;
+        // Crash tests kill a server process mid-import and can only slow it from
+        // outside; nothing else reads this.
+        if let Some(ms) = std::env::var("LEDGER_TEST_IMPORT_PACE_MS")
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            imports.set_pace(std::time::Duration::from_millis(ms));
+        }
         let state = AppState {
             imports,
             store: store.clone(),

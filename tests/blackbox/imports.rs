@@ -818,3 +818,98 @@ async fn the_cli_imports_files_with_the_same_summary() {
     assert_eq!(refused.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&refused.stdout).contains("PDF"));
 }
+
+/// A server killed (SIGKILL) in the middle of an import leaves nothing of it in the
+/// log, and the next server reports the import as failed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_killed_mid_import_appends_nothing_and_reports_it_failed() {
+    use crate::two_servers::{serve_with_env, ADMIN};
+    let Some(db) = TestDb::postgres().await else {
+        return;
+    };
+    let client = reqwest::Client::new();
+    let (mut first, base) = serve_with_env(&db.url, &[("LEDGER_TEST_IMPORT_PACE_MS", "200")]).await;
+    let send = |method: Method, url: String, token: &str| {
+        client.request(method, url).bearer_auth(token.to_owned())
+    };
+    let user: Value = send(Method::POST, format!("{base}/v1/users"), ADMIN)
+        .json(&json!({ "name": "Alice" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let alice = user["token"].as_str().unwrap().to_owned();
+    let ledger: Value = send(Method::POST, format!("{base}/v1/ledgers"), &alice)
+        .json(&json!({ "name": "Home", "currency": "EUR" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let lid = ledger["ledger_id"].as_str().unwrap().to_owned();
+    let head_before = db.store().await.head().await.unwrap();
+
+    let response = send(
+        Method::POST,
+        format!("{base}/v1/ledgers/{lid}/imports"),
+        &alice,
+    )
+    .header("content-type", "application/octet-stream")
+    .body(big_csv(20_000))
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    let iid = response.json::<Value>().await.unwrap()["import_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let status_url = format!("{base}/v1/ledgers/{lid}/imports/{iid}");
+    // Kill it once the import is well under way.
+    for attempt in 0.. {
+        let status: Value = send(Method::GET, status_url.clone(), &alice)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(status["state"], "running", "{status}");
+        if status["stage"] == "deduplicating" && status["processed"].as_u64() > Some(0) {
+            break;
+        }
+        assert!(attempt < 300, "the import never got going: {status}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.start_kill().unwrap();
+    first.wait().await.unwrap();
+
+    let store = db.store().await;
+    assert_eq!(
+        store.head().await.unwrap(),
+        head_before,
+        "a killed import appends nothing"
+    );
+    let (_second, base) = serve_with_env(&db.url, &[]).await;
+    let status_url = format!("{base}/v1/ledgers/{lid}/imports/{iid}");
+    // The dead server's heartbeat goes stale; the import is then reported failed.
+    let failed = loop {
+        let status: Value = send(Method::GET, status_url.clone(), &alice)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if status["state"] != "running" {
+            break status;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert_eq!(failed["state"], "failed", "{failed}");
+    assert_eq!(failed["imported"], 0, "{failed}");
+    assert_eq!(store.head().await.unwrap(), head_before);
+}

@@ -11,10 +11,15 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 
-const ADMIN: &str = "two-servers-admin";
+pub(crate) const ADMIN: &str = "two-servers-admin";
 
 /// `ledger serve` on a free port; returns the child and its base URL.
 async fn serve(database_url: &str) -> (Child, String) {
+    serve_with_env(database_url, &[]).await
+}
+
+/// As [`serve`], with extra environment variables.
+pub(crate) async fn serve_with_env(database_url: &str, env: &[(&str, &str)]) -> (Child, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_ledger"))
         .args([
             "serve",
@@ -26,6 +31,7 @@ async fn serve(database_url: &str) -> (Child, String) {
             ADMIN,
         ])
         .env("RUST_LOG", "warn")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .kill_on_drop(true)
         .spawn()

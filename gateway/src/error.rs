@@ -86,6 +86,9 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let mut error = json!({ "code": code, "message": message });
+        // The rest of a body too large to read is still on the wire: the connection
+        // cannot carry another request, and a client must not reuse it.
+        let close = matches!(self, ApiError::TooLarge);
         match self {
             ApiError::Invalid {
                 field: Some(field), ..
@@ -102,7 +105,14 @@ impl IntoResponse for ApiError {
             }
             _ => {}
         }
-        (status, Json(json!({ "error": error }))).into_response()
+        let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if close {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
+        response
     }
 }
 

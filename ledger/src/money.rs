@@ -191,11 +191,14 @@ const MAX_ABS_AMOUNT: i64 = 1_000_000_000_000;
 const MAX_AMOUNT_TEXT: usize = 40;
 
 /// An ISO-4217 currency that this ledger knows the precision of.
+///
+/// One byte, its place in [`CURRENCIES`]: every expense of a read model carries its
+/// currency, a million expenses a megabyte of it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Currency {
-    code: &'static str,
-    minor_units: u8,
-}
+pub struct Currency(u8);
+
+// Every currency has a place that fits in the byte.
+const _: () = assert!(CURRENCIES.len() <= 256);
 
 impl Currency {
     /// # Errors
@@ -204,32 +207,30 @@ impl Currency {
     pub fn parse(code: &str) -> Result<Self, MoneyError> {
         CURRENCIES
             .binary_search_by(|(c, _)| (*c).cmp(code))
-            .map(|i| Currency {
-                code: CURRENCIES[i].0,
-                minor_units: CURRENCIES[i].1,
-            })
+            // In range: the table has at most 256 entries.
+            .map(|i| Currency(i as u8))
             .map_err(|_| MoneyError::UnknownCurrency(truncate(code)))
     }
 
     pub const fn code(&self) -> &'static str {
-        self.code
+        CURRENCIES[self.0 as usize].0
     }
 
     /// Digits after the decimal point: EUR 2, JPY 0, KWD 3.
     pub const fn minor_units(&self) -> u8 {
-        self.minor_units
+        CURRENCIES[self.0 as usize].1
     }
 }
 
 impl fmt::Debug for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code)
+        f.write_str(self.code())
     }
 }
 
 impl fmt::Display for Currency {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code)
+        f.write_str(self.code())
     }
 }
 
@@ -242,7 +243,7 @@ impl FromStr for Currency {
 
 impl Serialize for Currency {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(self.code)
+        s.serialize_str(self.code())
     }
 }
 
@@ -314,7 +315,7 @@ impl Amount {
         // folded event goes through here: those are checked without normalizing and
         // rescaling (divisions and multiplications of 96-bit numbers). Zero takes the
         // long way, which also turns a negative zero into zero.
-        let units = u32::from(currency.minor_units);
+        let units = u32::from(currency.minor_units());
         if value.scale() == units && !value.is_zero() {
             let limit = u128::from(MAX_ABS_AMOUNT.unsigned_abs()) * 10u128.pow(units);
             if value.mantissa().unsigned_abs() >= limit {
@@ -323,17 +324,17 @@ impl Amount {
             return Ok(Amount(value));
         }
         let value = value.normalize();
-        if value.scale() > u32::from(currency.minor_units) {
+        if value.scale() > u32::from(currency.minor_units()) {
             return Err(MoneyError::TooManyDecimals {
-                currency: currency.code,
-                allowed: currency.minor_units,
+                currency: currency.code(),
+                allowed: currency.minor_units(),
             });
         }
         if value.abs() >= Decimal::from(MAX_ABS_AMOUNT) {
             return Err(MoneyError::TooLarge);
         }
         let mut value = value;
-        value.rescale(u32::from(currency.minor_units));
+        value.rescale(u32::from(currency.minor_units()));
         Ok(Amount(value))
     }
 
@@ -489,12 +490,12 @@ mod tests {
                 let value = Decimal::new(mantissa, scale);
                 let long_way = {
                     let mut v = value.normalize();
-                    if v.scale() > u32::from(currency.minor_units) {
+                    if v.scale() > u32::from(currency.minor_units()) {
                         Err("decimals")
                     } else if v.abs() >= Decimal::from(MAX_ABS_AMOUNT) {
                         Err("large")
                     } else {
-                        v.rescale(u32::from(currency.minor_units));
+                        v.rescale(u32::from(currency.minor_units()));
                         Ok(v)
                     }
                 };

@@ -187,6 +187,14 @@ impl PgBackend {
         entries: &mpsc::Sender<Result<Vec<T>, StoreError>>,
     ) -> Result<(), StoreError> {
         use futures::TryStreamExt;
+        let mut transaction = self.pool.begin().await?;
+        // The primary key already holds the log in order. Without fresh statistics
+        // (right after a bulk import, before autovacuum has analyzed the table) the
+        // planner may instead fetch the range by bitmap and sort it, on disk, at
+        // half the speed: forbid sorting, so the order always comes from the index.
+        sqlx::query("SET LOCAL enable_sort = off")
+            .execute(&mut *transaction)
+            .await?;
         // Only what a fold reads: the hashes, ids and stream names stay in the server.
         let mut rows = sqlx::query(
             "SELECT position, ledger_id, stream_version, event_type, schema_version, payload, \
@@ -195,7 +203,7 @@ impl PgBackend {
         )
         .bind(after.get())
         .bind(until.get())
-        .fetch(&self.pool);
+        .fetch(&mut *transaction);
         let mut next = Vec::with_capacity(batch);
         while let Some(row) = rows.try_next().await? {
             next.push(convert(entry(&row)?));
@@ -842,15 +850,18 @@ fn corrupt(position: Position, reason: impl std::fmt::Display) -> StoreError {
 
 /// A row of `send_entries`' query, its columns read by index: no name lookups.
 fn entry(row: &PgRow) -> Result<LogEntry, StoreError> {
+    // Unchecked: the columns' types are the ones the query names, so checking them
+    // again for every row of a rebuild would only cost time. Each value is still
+    // decoded with its length checked.
     Ok(LogEntry {
-        position: Position::from_db(row.try_get(0)?),
-        ledger_id: LedgerId::from_uuid(row.try_get(1)?),
-        stream_version: row.try_get::<i64, _>(2)? as u64,
-        event_type: row.try_get(3)?,
-        schema_version: row.try_get::<i16, _>(4)? as u16,
-        payload: row.try_get(5)?,
-        metadata: row.try_get(6)?,
-        recorded_at: row.try_get(7)?,
+        position: Position::from_db(row.try_get_unchecked(0)?),
+        ledger_id: LedgerId::from_uuid(row.try_get_unchecked(1)?),
+        stream_version: row.try_get_unchecked::<i64, _>(2)? as u64,
+        event_type: row.try_get_unchecked(3)?,
+        schema_version: row.try_get_unchecked::<i16, _>(4)? as u16,
+        payload: row.try_get_unchecked(5)?,
+        metadata: row.try_get_unchecked(6)?,
+        recorded_at: row.try_get_unchecked(7)?,
     })
 }
 

@@ -2,10 +2,10 @@
 //! and kept current from then on.
 //!
 //! A rebuild folds every event of the log while nothing reads these indexes. Building
-//! one once from the finished data costs less than keeping it current through every
-//! event of the past, and nothing at all when the rebuilt state only goes into a
-//! checkpoint, which saves no derived data. Both folds treat them alike (update an
-//! index only if it has been built), so they still reach the same state.
+//! one once from the finished data (a rebuild does, for every ledger in parallel, when
+//! it is done) costs less than keeping it current through every event of the past; a
+//! checkpoint saves no derived data. Both folds treat them alike (update an index only
+//! if it has been built), so they still reach the same state.
 
 use std::sync::OnceLock;
 

@@ -15,7 +15,7 @@ use crate::derived::Derived;
 
 /// An expense as the contract shows it. A deleted expense stays, with `deleted: true`,
 /// so its history and id remain resolvable.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Expense {
     pub expense_id: ExpenseId,
     /// The version of the expense's stream after its latest event.
@@ -32,9 +32,76 @@ pub struct Expense {
     pub recorded_at: DateTime<Utc>,
     /// The actor in the metadata of the event that recorded it.
     pub recorded_by: Option<UserId>,
-    pub original_amount: Option<Amount>,
-    pub original_currency: Option<Currency>,
-    pub import_id: Option<ImportId>,
+    /// What few expenses have, out of line: a read model holds every expense, and
+    /// each byte of one is a megabyte of a million.
+    pub(crate) origin: Option<Box<Origin>>,
+}
+
+/// Where an expense came from besides the hand that recorded it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Origin {
+    original_amount: Option<Amount>,
+    original_currency: Option<Currency>,
+    import_id: Option<ImportId>,
+}
+
+impl Origin {
+    /// `None` when there is nothing to keep.
+    pub(crate) fn boxed(
+        original_amount: Option<Amount>,
+        original_currency: Option<Currency>,
+        import_id: Option<ImportId>,
+    ) -> Option<Box<Origin>> {
+        let origin = Origin {
+            original_amount,
+            original_currency,
+            import_id,
+        };
+        (origin != Origin::default()).then(|| Box::new(origin))
+    }
+}
+
+/// The contract's shape of an expense, every field at the top level.
+#[derive(Serialize)]
+struct Shown<'a> {
+    expense_id: ExpenseId,
+    version: u64,
+    amount: Amount,
+    currency: Currency,
+    occurred_on: NaiveDate,
+    category: &'a str,
+    merchant: Option<&'a str>,
+    description: Option<&'a str>,
+    tags: &'a [String],
+    deleted: bool,
+    recorded_at: DateTime<Utc>,
+    recorded_by: Option<UserId>,
+    original_amount: Option<Amount>,
+    original_currency: Option<Currency>,
+    import_id: Option<ImportId>,
+}
+
+impl Serialize for Expense {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        Shown {
+            expense_id: self.expense_id,
+            version: self.version,
+            amount: self.amount,
+            currency: self.currency,
+            occurred_on: self.occurred_on,
+            category: &self.category,
+            merchant: self.merchant.as_deref(),
+            description: self.description.as_deref(),
+            tags: &self.tags,
+            deleted: self.deleted,
+            recorded_at: self.recorded_at,
+            recorded_by: self.recorded_by,
+            original_amount: self.original_amount(),
+            original_currency: self.original_currency(),
+            import_id: self.import_id(),
+        }
+        .serialize(serializer)
+    }
 }
 
 /// What a live expense adds to the aggregates (budgets and analytics); a change to
@@ -83,10 +150,26 @@ impl Expense {
             deleted: false,
             recorded_at,
             recorded_by,
-            original_amount: event.original_amount,
-            original_currency: event.original_currency,
-            import_id: event.import_id,
+            origin: Origin::boxed(
+                event.original_amount,
+                event.original_currency,
+                event.import_id,
+            ),
         }
+    }
+
+    /// What was paid in another currency, as the event gave it (informational).
+    pub fn original_amount(&self) -> Option<Amount> {
+        self.origin.as_ref().and_then(|o| o.original_amount)
+    }
+
+    pub fn original_currency(&self) -> Option<Currency> {
+        self.origin.as_ref().and_then(|o| o.original_currency)
+    }
+
+    /// The statement import that recorded it, if one did.
+    pub fn import_id(&self) -> Option<ImportId> {
+        self.origin.as_ref().and_then(|o| o.import_id)
     }
 
     /// This expense with the fields `event` carries replaced; `amount` is the
@@ -187,12 +270,7 @@ impl Expenses {
             _ => Bound::Included(first),
         };
         let last = (to.unwrap_or(NaiveDate::MAX), LAST_ID);
-        let by_date = self.by_date.get_or_build(|| {
-            self.by_id
-                .values()
-                .map(|e| (e.occurred_on, e.expense_id))
-                .collect()
-        });
+        let by_date = self.by_date();
         // An empty range, rather than a reversed one: BTreeSet::range panics on those.
         let nonempty = match lower {
             Bound::Included(low) => low <= last,
@@ -204,6 +282,16 @@ impl Expenses {
             .into_iter()
             .flatten()
             .filter_map(|(_, id)| self.get(*id))
+    }
+
+    /// The date index, built now if nobody listed expenses before.
+    pub(crate) fn by_date(&self) -> &BTreeSet<(NaiveDate, ExpenseId)> {
+        self.by_date.get_or_build(|| {
+            self.by_id
+                .values()
+                .map(|e| (e.occurred_on, e.expense_id))
+                .collect()
+        })
     }
 
     /// Adds a newly recorded expense, or gives it back if its id is already taken.

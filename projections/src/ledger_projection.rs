@@ -157,6 +157,14 @@ impl LedgerProjection {
         self.analytics.built().is_some() || self.budgets.spending_built()
     }
 
+    /// Builds everything derived from the expenses on first read (budget spending,
+    /// analytics, the listing index), so no reader waits for it.
+    pub fn derive(&self) {
+        self.budgets();
+        self.analytics();
+        self.expenses.by_date();
+    }
+
     /// Builds whatever derived aggregates are not built yet, so a fold with a report
     /// can tell what changed in them.
     fn build_aggregates(&mut self) {

@@ -1,6 +1,7 @@
 //! Every ledger's read models, folded from the one global log.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{DateTime, Utc};
 use ledger::event::{Event, Role};
@@ -110,6 +111,27 @@ impl Projections {
     /// Every ledger, in id order.
     pub fn ledgers(&self) -> impl Iterator<Item = &LedgerProjection> {
         self.ledgers.values()
+    }
+
+    /// Builds what every ledger derives on first read ([`LedgerProjection::derive`]),
+    /// the ledgers shared out over the machine's cores. Blocks its thread until done.
+    pub fn derive_all(&self) {
+        let ledgers: Vec<&LedgerProjection> = self.ledgers().collect();
+        let threads = std::thread::available_parallelism()
+            .map_or(1, std::num::NonZero::get)
+            .min(ledgers.len());
+        let next = AtomicUsize::new(0);
+        let work = || {
+            while let Some(ledger) = ledgers.get(next.fetch_add(1, Ordering::Relaxed)) {
+                ledger.derive();
+            }
+        };
+        std::thread::scope(|scope| {
+            for _ in 1..threads {
+                scope.spawn(work);
+            }
+            work();
+        });
     }
 
     /// `user`'s role in `ledger`; `None` when either is unknown or `user` is not a member.

@@ -25,8 +25,10 @@ pub struct Progress {
 }
 
 /// Rebuilds every read model from position 1 up to the head as it stands now, in
-/// constant memory however long the log is. Progress is reported after every batch
-/// of about a thousand events.
+/// constant memory however long the log is, and returns it ready to be read: what the
+/// read models derive on first read is built too, on every core
+/// ([`Projections::derive_all`]). Progress is reported after every batch of about a
+/// thousand events.
 ///
 /// Two stages overlap, linked by a bounded channel: a task of the store's streams
 /// the log and decodes each event as it reads it ([`Store::read_entries`]), while the
@@ -55,6 +57,7 @@ pub async fn rebuild(
         });
     }
     let _ = projections.take_changed();
+    projections.derive_all();
     Ok(projections)
 }
 

@@ -27,7 +27,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::alerts::{Alert, AlertKey, Alerts};
 use crate::budgets::{BudgetDefinition, Budgets};
-use crate::expenses::{Expense, Expenses};
+use crate::expenses::{Expense, Expenses, Origin};
 use crate::ledger_projection::LedgerProjection;
 use crate::members::Members;
 use crate::projections::Projections;
@@ -420,9 +420,9 @@ impl ExpenseRecord {
             deleted: e.deleted,
             recorded_at: e.recorded_at,
             recorded_by: e.recorded_by,
-            original_amount: e.original_amount,
-            original_currency: e.original_currency,
-            import_id: e.import_id,
+            original_amount: e.original_amount(),
+            original_currency: e.original_currency(),
+            import_id: e.import_id(),
         }
     }
 
@@ -441,9 +441,7 @@ impl ExpenseRecord {
             recorded_at: self.recorded_at,
             recorded_by: self.recorded_by,
             // Informational, in another currency: the fold keeps it as the event gave it.
-            original_amount: self.original_amount,
-            original_currency: self.original_currency,
-            import_id: self.import_id,
+            origin: Origin::boxed(self.original_amount, self.original_currency, self.import_id),
         })
     }
 }

@@ -38,6 +38,9 @@ enum Which {
     /// Rebuild every read model from a log of 1,000,000 realistic events, beside
     /// reading the same rows plainly; and the fold alone, in memory.
     Rebuild(rebuild::RebuildArgs),
+    /// The in-memory part of `rebuild`, run by it as a child process.
+    #[command(hide = true)]
+    Fold(rebuild::FoldArgs),
     /// The baseline of `latency` and `fanout`, run by them as a child process.
     #[command(hide = true)]
     BareServer(bare::BareArgs),
@@ -87,6 +90,7 @@ pub(crate) async fn run(args: BenchArgs) -> anyhow::Result<()> {
         Which::Latency(a) => latency::run(a).await,
         Which::Fanout(a) => fanout::run(a).await,
         Which::Rebuild(a) => rebuild::run(a).await,
+        Which::Fold(a) => rebuild::fold(a).await,
         Which::BareServer(a) => bare::run(a).await,
         Which::Import(a) => import::run(a).await,
     }

@@ -17,7 +17,7 @@ use ledger::{
     Position, Store, StoreOptions, StreamId, UserId,
 };
 use rust_decimal::Decimal;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgPool, PgPoolOptions};
 
 use super::{Common, Figure, Report, ScratchPostgres};
 use crate::random::Random;
@@ -32,6 +32,9 @@ pub(crate) struct RebuildArgs {
     /// Ledgers the events are spread over.
     #[arg(long, default_value_t = 50)]
     ledgers: usize,
+    /// Times the baseline and the rebuild are each measured, alternately.
+    #[arg(long, default_value_t = 3)]
+    rounds: usize,
 }
 
 pub(crate) async fn run(args: RebuildArgs) -> anyhow::Result<()> {
@@ -54,81 +57,116 @@ async fn measure(url: &str, args: &RebuildArgs, report: &Report) -> anyhow::Resu
     ));
     let case = format!("events={written}");
 
-    // Baseline: the same rows, every column, streamed from one SELECT and dropped.
+    // Rounds alternate the baseline and the rebuild, as the machine's speed drifts;
+    // the figure is their medians.
     let pool = PgPoolOptions::new().max_connections(1).connect(url).await?;
-    let cpu = cpu_seconds();
-    let started = Instant::now();
-    let mut rows = sqlx::query(
-        "SELECT position, ledger_id, stream_id, stream_version, event_id, event_type, schema_version, \
-         payload, metadata, recorded_at, prev_hash, hash FROM events ORDER BY position",
-    )
-    .fetch(&pool);
-    let mut read = 0usize;
-    while rows.try_next().await?.is_some() {
-        read += 1;
+    let mut baselines = Vec::new();
+    let mut rebuilds = Vec::new();
+    for round in 1..=args.rounds.max(1) {
+        baselines.push(plain_read(&pool, report, written).await?);
+        rebuilds.push(rebuild_ready(&store, report, written).await?);
+        report.note(&format!(
+            "rebuild: round {round}: {:.2}x",
+            rebuilds[rebuilds.len() - 1] / baselines[baselines.len() - 1]
+        ));
     }
-    drop(rows);
-    let baseline = started.elapsed().as_secs_f64();
-    report.note(&format!(
-        "rebuild: plain read of {read} rows in {baseline:.2} s ({:.2} s of this process's CPU)",
-        cpu_seconds() - cpu
-    ));
-
-    let cpu = cpu_seconds();
-    let started = Instant::now();
-    let rebuilt = projections::rebuild(&store, |_| {}).await?;
-    let seconds = started.elapsed().as_secs_f64();
-    report.note(&format!(
-        "rebuild: rebuilt in {seconds:.2} s ({:.2} s of this process's CPU)",
-        cpu_seconds() - cpu
-    ));
-    anyhow::ensure!(
-        rebuilt.position().get() as usize == written,
-        "the rebuild stopped early"
-    );
     report.print(&Figure {
         bench: "rebuild",
         backend: "postgres".into(),
         case: case.clone(),
         metric: "seconds",
-        value: seconds,
+        value: median(&mut rebuilds),
         baseline: Some("plain streaming SELECT of the same rows".into()),
-        baseline_value: Some(baseline),
+        baseline_value: Some(median(&mut baselines)),
     });
 
-    // The fold alone: events already in memory and decoded, folded quietly (no
-    // deltas, no alert decisions) as a rebuild does, beside decoding them alone. The
-    // whole of `apply_quietly` (decoding and folding one event after the other) and
-    // the live fold are shown beside them.
+    // The fold alone, in a process of its own: see `fold`.
+    let exe = std::env::current_exe().context("finding this binary")?;
+    let mut child = tokio::process::Command::new(exe);
+    child
+        .args(["bench", "fold", "--database-url", url])
+        .args(report.json().then_some("--json"))
+        .env("GLIBC_TUNABLES", KEEP_FREED_MEMORY)
+        .kill_on_drop(true);
+    let status = child
+        .status()
+        .await
+        .context("starting the fold benchmark")?;
+    anyhow::ensure!(status.success(), "the fold benchmark failed: {status}");
+    Ok(())
+}
+
+/// glibc's allocator told to keep the memory the process frees rather than hand it
+/// back to the kernel (and to take large blocks from the kernel directly only from
+/// 32 MiB), so a second fold reuses the memory of the first.
+const KEEP_FREED_MEMORY: &str =
+    "glibc.malloc.trim_threshold=17179869184:glibc.malloc.mmap_threshold=33554432";
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct FoldArgs {
+    /// One JSON object per figure on stdout, nothing else.
+    #[arg(long)]
+    json: bool,
+    /// The log to fold, written by `bench rebuild`.
+    #[arg(long)]
+    database_url: String,
+}
+
+/// The fold alone, run by `bench rebuild` as a child process: the log's events
+/// already in memory and decoded, folded quietly (no deltas, no alert decisions) as a
+/// rebuild does, beside decoding them alone; `apply_quietly` (decoding and folding
+/// one event after the other) and the live fold are shown beside them.
+///
+/// Folding grows the state by a few hundred bytes per expense, memory the kernel
+/// hands over page by page the first time. On a virtual machine whose host takes
+/// freed memory back that costs more than the fold itself, so the fold is measured
+/// twice: into fresh memory (cold), then once more after the first state is dropped,
+/// into memory the process already holds (warm): a server's steady state, and the
+/// speed of the fold itself. The parent starts this process with
+/// [`KEEP_FREED_MEMORY`]; the page faults printed show whether that held.
+pub(crate) async fn fold(args: FoldArgs) -> anyhow::Result<()> {
+    let report = Report::new(args.json);
+    let store = Store::open_with(&args.database_url, StoreOptions { max_connections: 2 })
+        .await
+        .context("opening the store")?;
     let events: Vec<_> = store.stream_all(Position::ZERO).try_collect().await?;
+    let case = format!("events={}", events.len());
+    let decode_all = || {
+        events
+            .iter()
+            .map(projections::DecodedEvent::decode)
+            .collect::<Result<Vec<_>, _>>()
+    };
     let started = Instant::now();
-    let decoded = events
-        .iter()
-        .map(projections::DecodedEvent::decode)
-        .collect::<Result<Vec<_>, _>>()?;
+    let decoded = decode_all()?;
     let decode = events.len() as f64 / started.elapsed().as_secs_f64();
+
+    let again = decode_all()?;
+    let mut cold = projections::Projections::new();
+    let used = usage();
+    let started = Instant::now();
+    for event in again {
+        cold.apply_decoded_quietly(event)?;
+    }
+    report.note(&format!(
+        "rebuild: fold of decoded events into fresh memory (cold): {:.0} events/s ({})",
+        events.len() as f64 / started.elapsed().as_secs_f64(),
+        used.since()
+    ));
+    drop(cold);
     let mut folded = projections::Projections::new();
-    let cpu = cpu_seconds();
+    let used = usage();
     let started = Instant::now();
     for event in decoded {
         folded.apply_decoded_quietly(event)?;
     }
     let fold = events.len() as f64 / started.elapsed().as_secs_f64();
-    let cpu = cpu_seconds() - cpu;
-    if cpu > 0.0 {
-        report.note(&format!(
-            "rebuild: fold of decoded events: {cpu:.2} s of this process's CPU, {:.0} events/s of CPU",
-            events.len() as f64 / cpu
-        ));
-    }
-    // The aggregates (budget spending, analytics) and listing indexes are derived from
-    // the expenses on first read, not by the quiet fold: what that first read costs.
+    report.note(&format!(
+        "rebuild: fold of decoded events (warm): {fold:.0} events/s ({})",
+        used.since()
+    ));
     let started = Instant::now();
-    for ledger in folded.ledgers() {
-        std::hint::black_box(ledger.analytics().top_merchants(1));
-        std::hint::black_box(ledger.budgets());
-        std::hint::black_box(ledger.expenses().in_date_order(None, None, None).next());
-    }
+    read_every_aggregate(&folded);
     report.note(&format!(
         "rebuild: first read of every ledger's aggregates after the fold {:.3} s",
         started.elapsed().as_secs_f64()
@@ -169,10 +207,76 @@ async fn measure(url: &str, args: &RebuildArgs, report: &Report) -> anyhow::Resu
     Ok(())
 }
 
-/// CPU time this process has used so far, in seconds (at the kernel's 10 ms tick;
-/// zero where `/proc` cannot tell): on a shared machine it shows how much of a
-/// wall-clock figure was this process's own work. The database server's is not in it.
-fn cpu_seconds() -> f64 {
+/// The baseline: the same rows, every column, streamed from one SELECT and dropped,
+/// in the order of the primary key as the rebuild reads them (no sorting). Seconds.
+async fn plain_read(pool: &PgPool, report: &Report, written: usize) -> anyhow::Result<f64> {
+    let mut transaction = pool.begin().await?;
+    sqlx::query("SET LOCAL enable_sort = off")
+        .execute(&mut *transaction)
+        .await?;
+    let used = usage();
+    let started = Instant::now();
+    let mut rows = sqlx::query(
+        "SELECT position, ledger_id, stream_id, stream_version, event_id, event_type, schema_version, \
+         payload, metadata, recorded_at, prev_hash, hash FROM events ORDER BY position",
+    )
+    .fetch(&mut *transaction);
+    let mut read = 0usize;
+    while rows.try_next().await?.is_some() {
+        read += 1;
+    }
+    drop(rows);
+    let seconds = started.elapsed().as_secs_f64();
+    report.note(&format!(
+        "rebuild: plain read of {read} rows in {seconds:.2} s ({})",
+        used.since()
+    ));
+    anyhow::ensure!(read == written, "the plain read stopped early");
+    Ok(seconds)
+}
+
+/// Rebuilds every read model, ready to be read, and then reads each ledger's
+/// aggregates (which should cost nothing by then). Seconds, reads included.
+async fn rebuild_ready(store: &Store, report: &Report, written: usize) -> anyhow::Result<f64> {
+    let used = usage();
+    let started = Instant::now();
+    let rebuilt = projections::rebuild(store, |_| {}).await?;
+    let rebuilt_in = started.elapsed().as_secs_f64();
+    read_every_aggregate(&rebuilt);
+    let seconds = started.elapsed().as_secs_f64();
+    report.note(&format!(
+        "rebuild: rebuilt in {rebuilt_in:.2} s, aggregates included; reading them all then took {:.3} s ({})",
+        seconds - rebuilt_in,
+        used.since()
+    ));
+    anyhow::ensure!(
+        rebuilt.position().get() as usize == written,
+        "the rebuild stopped early"
+    );
+    Ok(seconds)
+}
+
+fn median(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values[values.len() / 2]
+}
+
+/// Reads what a dashboard shows of every ledger, so whatever is derived on first
+/// read (budget spending, analytics, the listing index) is built.
+fn read_every_aggregate(projections: &projections::Projections) {
+    for ledger in projections.ledgers() {
+        std::hint::black_box(ledger.analytics().top_merchants(1));
+        std::hint::black_box(ledger.budgets());
+        std::hint::black_box(ledger.expenses().in_date_order(None, None, None).next());
+    }
+}
+
+/// CPU time this process has used so far, in seconds (at the kernel's 10 ms tick),
+/// and the page faults it took: on a shared machine they show how much of a
+/// wall-clock figure was this process's own work, and how much of that was the kernel
+/// handing it fresh memory (costly on a virtual machine whose host takes freed memory
+/// back). The database server's are not in them. Zeros where `/proc` cannot tell.
+fn usage() -> Usage {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     // The fields after the command name, which is in parentheses and may hold spaces.
     let fields: Vec<&str> = stat
@@ -181,10 +285,34 @@ fn cpu_seconds() -> f64 {
         .unwrap_or("")
         .split_whitespace()
         .collect();
-    let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok());
-    ticks(11)
-        .zip(ticks(12))
-        .map_or(0.0, |(user, system)| (user + system) / 100.0)
+    let field = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    Usage {
+        cpu: (field(11) + field(12)) / 100.0,
+        faults: field(7),
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Usage {
+    cpu: f64,
+    faults: f64,
+}
+
+impl Usage {
+    /// What was used since `self`, said in words.
+    fn since(self) -> String {
+        let now = usage();
+        format!(
+            "{:.2} s of this process's CPU, {:.0} page faults",
+            now.cpu - self.cpu,
+            now.faults - self.faults
+        )
+    }
 }
 
 const CATEGORIES: [&str; 8] = [

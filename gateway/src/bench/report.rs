@@ -27,6 +27,11 @@ impl Report {
         Self { json }
     }
 
+    /// Whether figures are printed as JSON (a child benchmark prints alike).
+    pub(crate) fn json(&self) -> bool {
+        self.json
+    }
+
     /// Progress for a person watching; silent in JSON mode so stdout stays parseable.
     pub(crate) fn note(&self, text: &str) {
         if !self.json {

@@ -697,7 +697,7 @@ fn manual_index(
 ) -> HashMap<Decimal, Vec<(NaiveDate, ExpenseId)>> {
     let mut index: HashMap<Decimal, Vec<(NaiveDate, ExpenseId)>> = HashMap::new();
     for e in ledger.expenses().iter() {
-        if e.deleted || e.import_id.is_some() {
+        if e.deleted || e.import_id().is_some() {
             continue;
         }
         index

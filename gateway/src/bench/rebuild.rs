@@ -88,6 +88,10 @@ async fn measure(url: &str, args: &RebuildArgs, report: &Report) -> anyhow::Resu
         .args(report.json().then_some("--json"))
         .env("GLIBC_TUNABLES", KEEP_FREED_MEMORY)
         .kill_on_drop(true);
+    if std::env::var_os("RUST_LOG").is_none() {
+        // Opening the store again would log its migrations' notices.
+        child.env("RUST_LOG", "warn");
+    }
     let status = child
         .status()
         .await

@@ -265,9 +265,11 @@ pub struct Amount(Decimal);
 impl Amount {
     pub const ZERO: Amount = Amount(Decimal::ZERO);
 
-    /// Parses a decimal string for `currency`: at most its minor units of decimals
-    /// (trailing zeros do not count), an absolute value below 10^12. Zero is allowed
-    /// here; [`Amount::parse_nonzero`] and [`Amount::parse_positive`] are stricter.
+    /// Parses a decimal string for `currency`: digits with at most its minor units of
+    /// decimals as written (`"12.500"` is refused for EUR even though the zeros add
+    /// nothing: in much of Europe it reads as twelve thousand five hundred), at least
+    /// one digit before the point, an absolute value below 10^12. Zero is allowed here;
+    /// [`Amount::parse_nonzero`] and [`Amount::parse_positive`] are stricter.
     ///
     /// # Errors
     /// A [`MoneyError`] naming what is wrong.
@@ -280,8 +282,20 @@ impl Amount {
             .unwrap_or(text)
             .bytes()
             .all(|b| b.is_ascii_digit() || b == b'.');
-        if !digits_only || text.bytes().filter(|b| *b == b'.').count() > 1 || text.ends_with('.') {
+        let unsigned = text.strip_prefix('-').unwrap_or(text);
+        if !digits_only
+            || text.bytes().filter(|b| *b == b'.').count() > 1
+            || text.ends_with('.')
+            || unsigned.starts_with('.')
+        {
             return Err(MoneyError::NotANumber(truncate(text)));
+        }
+        let written_decimals = unsigned.split_once('.').map_or(0, |(_, f)| f.len());
+        if written_decimals > usize::from(currency.minor_units()) {
+            return Err(MoneyError::TooManyDecimals {
+                currency: currency.code(),
+                allowed: currency.minor_units(),
+            });
         }
         let value =
             Decimal::from_str_exact(text).map_err(|_| MoneyError::NotANumber(truncate(text)))?;
@@ -422,7 +436,8 @@ mod tests {
     #[test]
     fn amounts_take_their_currency_precision() {
         assert_eq!(Amount::parse("12.5", eur()).unwrap().to_string(), "12.50");
-        assert_eq!(Amount::parse("12.500", eur()).unwrap().to_string(), "12.50");
+        assert_eq!(Amount::parse("12.50", eur()).unwrap().to_string(), "12.50");
+        assert_eq!(Amount::parse("0.5", eur()).unwrap().to_string(), "0.50");
         assert_eq!(Amount::parse("-3", eur()).unwrap().to_string(), "-3.00");
         let jpy = Currency::parse("JPY").unwrap();
         assert_eq!(Amount::parse("1500", jpy).unwrap().to_string(), "1500");
@@ -444,6 +459,20 @@ mod tests {
             Amount::parse("1.5", jpy),
             Err(MoneyError::TooManyDecimals { .. })
         ));
+        // Written decimals count, zeros too: "12.500" is ambiguous across locales.
+        for written in ["12.500", "1.000", "0.000"] {
+            assert!(
+                matches!(
+                    Amount::parse(written, eur()),
+                    Err(MoneyError::TooManyDecimals { .. })
+                ),
+                "{written:?}"
+            );
+        }
+        assert!(matches!(
+            Amount::parse("1.0", jpy),
+            Err(MoneyError::TooManyDecimals { .. })
+        ));
         assert!(matches!(
             Amount::parse_nonzero("0.00", eur()),
             Err(MoneyError::Zero)
@@ -462,7 +491,8 @@ mod tests {
             Err(MoneyError::NotPositive)
         ));
         for bad in [
-            "", "abc", "1e5", "1,50", " 1", "1.", ".", "--1", "+1", "1.2.3", "NaN", "١٢",
+            "", "abc", "1e5", "1E5", "1,50", " 1", "1.", ".", ".5", "-.5", "--1", "+1", "1.2.3",
+            "NaN", "١٢",
         ] {
             assert!(
                 matches!(Amount::parse(bad, eur()), Err(MoneyError::NotANumber(_))),

@@ -139,7 +139,7 @@ impl TestApp {
         };
         let app = Application::build(config).await.expect("the server builds");
         setup(&app);
-        let api = Api::new(format!("http://127.0.0.1:{}", app.port()), ADMIN);
+        let api = Api::new(format!("http://127.0.0.1:{}", app.port()), Some(ADMIN));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
@@ -188,6 +188,11 @@ pub(crate) async fn run_cli(args: &[&str]) -> CliRun {
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
         stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
     }
+}
+
+/// Runs `ledger COMMAND --database-url URL ARGS...` to its end.
+pub(crate) async fn run_cli_on(database_url: &str, command: &str, args: &[&str]) -> CliRun {
+    run_cli(&[&[command, "--database-url", database_url], args].concat()).await
 }
 
 #[track_caller]

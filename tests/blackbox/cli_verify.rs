@@ -3,19 +3,7 @@
 use ledger::testing::TestDb;
 use ledger::LedgerId;
 
-use crate::helpers::Probe;
-
-async fn verify(database_url: &str) -> (Option<i32>, String) {
-    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ledger"))
-        .args(["verify", "--database-url", database_url])
-        .output()
-        .await
-        .expect("run ledger verify");
-    (
-        out.status.code(),
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    )
-}
+use crate::helpers::{run_cli_on, Probe};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn verify_passes_an_intact_log_and_names_the_first_bad_position() {
@@ -24,9 +12,13 @@ async fn verify_passes_an_intact_log_and_names_the_first_bad_position() {
     let acks = Probe::start(&db.url, ledger, true, 2, 10).finish().await;
     assert_eq!(acks.len(), 20);
 
-    let (code, out) = verify(&db.url).await;
-    assert_eq!(code, Some(0), "{out}");
-    assert!(out.contains("1 ledgers, 21 events"), "{out}");
+    let run = run_cli_on(&db.url, "verify", &[]).await;
+    assert_eq!(run.code, Some(0), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("1 ledgers, 21 events"),
+        "{}",
+        run.stdout
+    );
 
     let store = db.store().await;
     store
@@ -36,10 +28,12 @@ async fn verify_passes_an_intact_log_and_names_the_first_bad_position() {
         )
         .await
         .unwrap();
-    let (code, out) = verify(&db.url).await;
-    assert_eq!(code, Some(1), "{out}");
+    let run = run_cli_on(&db.url, "verify", &[]).await;
+    assert_eq!(run.code, Some(1), "{}", run.stdout);
     assert!(
-        out.contains(&format!("ledger {ledger}: BROKEN at position 7")),
-        "{out}"
+        run.stdout
+            .contains(&format!("ledger {ledger}: BROKEN at position 7")),
+        "{}",
+        run.stdout
     );
 }

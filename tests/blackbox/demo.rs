@@ -3,8 +3,10 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use serde_json::Value;
+use ledger::LedgerId;
 use tokio::io::{AsyncBufReadExt, BufReader};
+
+use crate::app::Api;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn demo_serves_a_household_ledger() {
@@ -33,34 +35,13 @@ async fn demo_serves_a_household_ledger() {
     .await
     .expect("the demo says where it is");
 
-    let client = reqwest::Client::new();
-    let get = |path: String| {
-        client
-            .get(format!("{url}{path}"))
-            .bearer_auth(&token)
-            .send()
-    };
-    let analytics: Value = get(format!("/v1/ledgers/{ledger}/analytics"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert!(analytics["count"].as_u64().unwrap() > 100, "{analytics}");
-    assert!(analytics["top_merchants"].as_array().unwrap().len() >= 5);
-    let budgets: Value = get(format!("/v1/ledgers/{ledger}/budgets"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(budgets["budgets"].as_array().unwrap().len(), 4, "{budgets}");
-    let verify: Value = get(format!("/v1/ledgers/{ledger}/verify"))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(verify["ok"], true);
+    let api = Api::new(url, None);
+    let ledger = LedgerId::parse(&ledger).expect("the demo prints a ledger id");
+    let analytics = api.analytics(&token, ledger, "").await;
+    assert!(analytics.count > 100, "{analytics:?}");
+    assert!(analytics.top_merchants.len() >= 5);
+    let budgets = api.budgets(&token, ledger, "").await;
+    assert_eq!(budgets.budgets.len(), 4, "{budgets:?}");
+    assert!(api.verify(&token, ledger).await.ok);
     let _ = child.start_kill();
 }

@@ -1,15 +1,18 @@
 //! Starting the real binary and reading what it reports.
 
+use std::ops::Deref;
 use std::process::Stdio;
 
 use gateway::config::Config;
 use gateway::startup::Application;
 use ledger::testing::TestDb;
 use ledger::{LedgerId, Position, StreamId};
-use reqwest::{Client, Method, StatusCode};
-use serde_json::{json, Value};
+use reqwest::StatusCode;
+use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
+
+use crate::app::Api;
 
 /// A `ledger probe` child process appending to a ledger and printing one line per
 /// acknowledged append.
@@ -88,15 +91,24 @@ impl Probe {
     }
 }
 
-/// A server started in-process on port 0, with an admin token, and an HTTP client.
+/// The admin token of every server [`TestApp`] starts.
 pub(crate) const ADMIN: &str = "test-admin-token";
 
+/// A server started in-process on port 0, with an admin token, and a typed client of
+/// it: [`Api`]'s methods and fields (`base`, `client`) are the app's, by `Deref`.
 pub(crate) struct TestApp {
-    pub(crate) base: String,
-    pub(crate) client: Client,
+    api: Api,
     pub(crate) db: TestDb,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
+
+impl Deref for TestApp {
+    type Target = Api;
+
+    fn deref(&self) -> &Api {
+        &self.api
+    }
 }
 
 impl TestApp {
@@ -127,86 +139,17 @@ impl TestApp {
         };
         let app = Application::build(config).await.expect("the server builds");
         setup(&app);
-        let base = format!("http://127.0.0.1:{}", app.port());
+        let api = Api::new(format!("http://127.0.0.1:{}", app.port()), Some(ADMIN));
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let server = tokio::spawn(app.run_until_stopped(async move {
             let _ = stopped.await;
         }));
         TestApp {
-            base,
-            client: Client::new(),
+            api,
             db,
             stop: Some(stop),
             server: Some(server),
         }
-    }
-
-    pub(crate) async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            request = request.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            request = request.json(&b);
-        }
-        let response = request.send().await.expect("the server answers");
-        let status = response.status();
-        let text = response.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::String(text)),
-        )
-    }
-
-    pub(crate) async fn raw(&self, path: &str, token: &str, body: &str) -> (StatusCode, Value) {
-        let response = self
-            .client
-            .post(format!("{}{path}", self.base))
-            .bearer_auth(token)
-            .header("content-type", "application/json")
-            .body(body.to_owned())
-            .send()
-            .await
-            .unwrap();
-        (
-            response.status(),
-            response.json().await.unwrap_or(Value::Null),
-        )
-    }
-
-    pub(crate) async fn user(&self, name: &str) -> (String, String) {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/v1/users",
-                Some(ADMIN),
-                Some(json!({ "name": name })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["user_id"].as_str().unwrap().to_owned(),
-            body["token"].as_str().unwrap().to_owned(),
-        )
-    }
-
-    pub(crate) async fn ledger(&self, token: &str, currency: &str) -> String {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/v1/ledgers",
-                Some(token),
-                Some(json!({ "name": "Home", "currency": currency })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        body["ledger_id"].as_str().unwrap().to_owned()
     }
 
     pub(crate) async fn head(&self) -> Position {
@@ -226,6 +169,33 @@ impl TestApp {
     }
 }
 
+/// What one run of the `ledger` binary left: its exit code and what it printed.
+pub(crate) struct CliRun {
+    pub(crate) code: Option<i32>,
+    pub(crate) stdout: String,
+    pub(crate) stderr: String,
+}
+
+/// Runs `ledger ARGS...` to its end.
+pub(crate) async fn run_cli(args: &[&str]) -> CliRun {
+    let out = Command::new(env!("CARGO_BIN_EXE_ledger"))
+        .args(args)
+        .output()
+        .await
+        .expect("run the ledger binary");
+    CliRun {
+        code: out.status.code(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs `ledger COMMAND --database-url URL ARGS...` to its end.
+pub(crate) async fn run_cli_on(database_url: &str, command: &str, args: &[&str]) -> CliRun {
+    run_cli(&[&[command, "--database-url", database_url], args].concat()).await
+}
+
+#[track_caller]
 pub(crate) fn assert_error(status: StatusCode, body: &Value, expected: StatusCode, code: &str) {
     assert_eq!(status, expected, "{body}");
     assert_eq!(body["error"]["code"], code, "{body}");

@@ -2,6 +2,7 @@
 //! outside. One test binary, a module per capability.
 
 mod api;
+mod app;
 mod bench_http;
 mod cli_log;
 mod cli_verify;

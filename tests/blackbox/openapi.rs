@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use ledger::testing::TestDb;
+use ledger::{ExpenseId, LedgerId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
@@ -371,7 +372,7 @@ async fn real_answers_have_their_documented_shapes() {
     .await;
     assert_eq!(status, StatusCode::CREATED);
     let alice = alice["token"].as_str().unwrap().to_owned();
-    let (bob_id, _) = app.user("Bob").await;
+    let bob_id = app.create_user("Bob").await.id;
     let me = Some(alice.as_str());
 
     let (status, ledger) = checked(
@@ -437,17 +438,16 @@ async fn real_answers_have_their_documented_shapes() {
     .await;
     let latest = amended["position"].as_i64().unwrap();
     // A stale If-Match: the 409 carries the version and the expense as it stands.
-    let response = app
-        .client
-        .patch(format!("{}{base}/expenses/{eid}", app.base))
-        .bearer_auth(&alice)
-        .header("if-match", "1")
-        .json(&json!({ "category": "food" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::CONFLICT);
-    let conflict: Value = response.json().await.unwrap();
+    let (ledger, expense) = (
+        LedgerId::parse(&lid).unwrap(),
+        ExpenseId::parse(&eid).unwrap(),
+    );
+    let stale = json!({ "category": "food" });
+    let conflict = app
+        .try_amend_expense(&alice, ledger, expense, Some(1), &stale)
+        .await;
+    assert_eq!(conflict.status, StatusCode::CONFLICT);
+    let conflict = conflict.body;
     let schema = &doc["paths"]["/v1/ledgers/{lid}/expenses/{eid}"]["patch"]["responses"]["409"]
         ["content"]["application/json"]["schema"];
     conforms(&doc, schema, &conflict, "409");
@@ -552,11 +552,7 @@ async fn real_answers_have_their_documented_shapes() {
     assert_eq!(verified["ok"], true);
 
     // An open socket, so the operators' views have a row to show.
-    let url = format!(
-        "{}/v1/ws?token={alice}",
-        app.base.replace("http://", "ws://")
-    );
-    let (mut socket, _) = tokio_tungstenite::connect_async(url)
+    let (mut socket, _) = tokio_tungstenite::connect_async(app.ws_url(&alice))
         .await
         .expect("the socket opens");
     let topic = format!("ledger:{lid}:budgets");

@@ -11,6 +11,8 @@ use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::app::{Api, NewExpense};
+
 pub(crate) const ADMIN: &str = "two-servers-admin";
 
 /// `ledger serve` on a free port; returns the child and its base URL.
@@ -52,18 +54,6 @@ pub(crate) async fn serve_with_env(database_url: &str, env: &[(&str, &str)]) -> 
     (child, base)
 }
 
-async fn post(client: &reqwest::Client, url: String, token: &str, body: Value) -> Value {
-    let response = client
-        .post(url)
-        .bearer_auth(token)
-        .json(&body)
-        .send()
-        .await
-        .unwrap();
-    assert!(response.status().is_success(), "{}", response.status());
-    response.json().await.unwrap()
-}
-
 async fn next_delta(
     socket: &mut (impl StreamExt<Item = tokio_tungstenite::tungstenite::Result<Message>> + Unpin),
 ) -> Value {
@@ -90,28 +80,14 @@ async fn a_write_through_one_server_reaches_a_socket_on_the_other() {
     };
     let (mut a, base_a) = serve(&db.url).await;
     let (mut b, base_b) = serve(&db.url).await;
-    let client = reqwest::Client::new();
-
-    let user = post(
-        &client,
-        format!("{base_a}/v1/users"),
-        ADMIN,
-        json!({ "name": "Alice" }),
-    )
-    .await;
-    let token = user["token"].as_str().unwrap().to_owned();
-    let ledger = post(
-        &client,
-        format!("{base_a}/v1/ledgers"),
-        &token,
-        json!({ "name": "Home", "currency": "EUR" }),
-    )
-    .await;
-    let lid = ledger["ledger_id"].as_str().unwrap().to_owned();
+    let (api_a, api_b) = (Api::new(base_a, Some(ADMIN)), Api::new(base_b, Some(ADMIN)));
+    let token = api_a.create_user("Alice").await.token;
+    let lid = api_a.open_ledger(&token, "Home", "EUR").await;
 
     // Server B learns of the ledger from the shared log, then serves its socket.
-    let url = format!("{}/v1/ws?token={token}", base_b.replace("http://", "ws://"));
-    let (mut socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+    let (mut socket, _) = tokio_tungstenite::connect_async(api_b.ws_url(&token))
+        .await
+        .unwrap();
     socket
         .send(Message::Text(
             json!({ "type": "subscribe", "topic": format!("ledger:{lid}:expenses") })
@@ -121,39 +97,20 @@ async fn a_write_through_one_server_reaches_a_socket_on_the_other() {
         .await
         .unwrap();
     for amount in ["4.00", "5.00"] {
-        let created = post(
-            &client,
-            format!("{base_a}/v1/ledgers/{lid}/expenses"),
-            &token,
-            json!({ "amount": amount, "occurred_on": "2026-11-20", "category": "food" }),
-        )
-        .await;
+        let expense = NewExpense::new(amount, "2026-11-20", "food");
+        let created = api_a.record_expense(&token, lid, &expense).await;
         let delta = next_delta(&mut socket).await;
         assert_eq!(delta["type"], "expense_created", "{delta}");
-        assert_eq!(delta["position"], created["position"]);
+        assert_eq!(delta["position"], created.position.get());
         assert_eq!(delta["data"]["amount"], amount);
     }
     // And the other way round, through B's HTTP to A's read models.
-    let created = post(
-        &client,
-        format!("{base_b}/v1/ledgers/{lid}/expenses"),
-        &token,
-        json!({ "amount": "6.00", "occurred_on": "2026-11-20", "category": "food" }),
-    )
-    .await;
-    let listed: Value = client
-        .get(format!(
-            "{base_a}/v1/ledgers/{lid}/expenses?min_position={}",
-            created["position"]
-        ))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    assert_eq!(listed["items"].as_array().unwrap().len(), 3, "{listed}");
+    let expense = NewExpense::new("6.00", "2026-11-20", "food");
+    let created = api_b.record_expense(&token, lid, &expense).await;
+    let listed = api_a
+        .expenses(&token, lid, &format!("min_position={}", created.position))
+        .await;
+    assert_eq!(listed.items.len(), 3, "{listed:?}");
     let _ = a.start_kill();
     let _ = b.start_kill();
 }

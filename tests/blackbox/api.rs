@@ -116,6 +116,10 @@ async fn bad_input_gets_a_clear_error_and_appends_nothing() {
     let long = "x".repeat(65);
     let cases = [
         (NewExpense::new("12.345", day, "x"), "amount"),
+        // Written zeros count: in much of Europe "12.500" is twelve thousand five hundred.
+        (NewExpense::new("12.500", day, "x"), "amount"),
+        (NewExpense::new(".5", day, "x"), "amount"),
+        (NewExpense::new("1e3", day, "x"), "amount"),
         (NewExpense::new("0.00", day, "x"), "amount"),
         (NewExpense::new("1000000000000", day, "x"), "amount"),
         (NewExpense::new("1.00", "2026-02-30", "x"), "occurred_on"),

@@ -38,3 +38,6 @@ pub(crate) async fn upgrade(
         .max_frame_size(4 * MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| connection::serve(socket, state, caller))
 }
+
+#[cfg(test)]
+mod tests;

@@ -45,6 +45,7 @@ both_backends!(
     an_import_racing_with_manual_expenses_loses_nothing,
     an_import_left_running_by_a_crash_shows_failed_after_restart,
     several_files_in_one_request_are_imports_of_their_own,
+    a_server_shut_down_mid_import_stops_it_and_appends_nothing,
 );
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -1095,5 +1096,40 @@ async fn several_files_in_one_request_are_imports_of_their_own(db: TestDb) {
         vec![&listed[1]["import_id"], &listed[0]["import_id"]],
         "newest first: {snapshot}"
     );
+    app.stop().await;
+}
+
+async fn a_server_shut_down_mid_import_stops_it_and_appends_nothing(db: TestDb) {
+    let app = TestApp::spawn_with(db, |server| {
+        server.slow_imports_for_tests(Duration::from_millis(200));
+    })
+    .await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let head = app.head().await;
+    let (status, body) = upload(&app, &alice, &lid, "", big_csv(12_000)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let iid = body["import_id"].as_str().unwrap().to_owned();
+    // The shutdown stops the import and waits for it, well before it would end.
+    let db = tokio::time::timeout(Duration::from_secs(20), app.stop_keeping_db())
+        .await
+        .expect("the server stops without waiting for the import to finish");
+
+    let app = TestApp::spawn(db).await;
+    let (status, body) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/imports/{iid}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "failed", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("server stopped"),
+        "{body}"
+    );
+    assert_eq!(app.head().await, head, "nothing appended");
     app.stop().await;
 }

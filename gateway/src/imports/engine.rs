@@ -12,6 +12,10 @@
 //! (nothing appended), those committing finish their append, and the server waits
 //! for all of them before it closes the store.
 //!
+//! Over 500 lines: the pipeline and the registry share each running import's
+//! state; splitting them (ADR 10) waits for the concurrent change to how the
+//! append is built, to keep that merge easy.
+//!
 //! Imports of one ledger run one at a time in a process, each deduplicating right
 //! before it appends, after the read models caught up with the log. Across
 //! processes the log decides: a row's expense id is derived from its fingerprint

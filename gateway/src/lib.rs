@@ -11,12 +11,11 @@
 //!   document's frame and answer shapes (each route documents itself where it is
 //!   registered).
 //! - `imports/`: statement imports: parse, deduplicate, one atomic append, progress.
-//! - `ws/`: live updates over WebSocket: message types apart from the socket loop.
-//! - `fanout`: the hub that serializes each delta once and queues it, bounded, for
-//!   each socket and event stream that follows its topic.
-//! - `connections`: this process's sockets, for admin endpoints and metrics;
-//!   `histogram`: the append latency histogram `/metrics` shows.
-//! - `sse`: the same topics as Server-Sent Events, resumable with `Last-Event-ID`.
+//! - `live/`: live updates: the hub that serializes each delta once and queues it,
+//!   bounded, for its followers; the subscription logic both transports share; the
+//!   WebSocket (`live/ws/`) and Server-Sent Events (`live/sse.rs`) transports; this
+//!   process's sockets for admin endpoints and metrics (`live/connections.rs`).
+//! - `histogram`: the append latency histogram `/metrics` shows.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
 //! - `bench/`: `ledger bench ...`, each benchmark beside a baseline measured in the
@@ -35,22 +34,19 @@ mod bench;
 pub mod cli;
 mod commands;
 pub mod config;
-mod connections;
 mod demo;
 mod error;
 mod extract;
-mod fanout;
 mod histogram;
 mod imports;
 mod input;
+mod live;
 mod probe;
 mod random;
 mod routes;
-mod sse;
 pub mod startup;
 mod state;
 pub mod telemetry;
-mod ws;
 
 /// The server's OpenAPI document as `/v1/openapi.json` serves it (pretty JSON);
 /// `schema/openapi.json` is a copy (`ledger openapi > schema/openapi.json`).

@@ -47,9 +47,9 @@ impl Application {
             .with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let (closing, closing_rx) = watch::channel(false);
-        let hub = crate::fanout::Hub::new(live.clone(), config.socket_queue);
-        let hub_task = hub.start(closing_rx.clone());
         let imports = crate::imports::Imports::new(store.clone(), live.clone());
+        let hub = crate::live::Hub::new(live.clone(), config.socket_queue);
+        let hub_task = hub.start(closing_rx.clone(), imports.subscribe());
         imports
             .watch()
             .await
@@ -117,6 +117,7 @@ impl Application {
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
+        let imports = self.state.imports.clone();
         let app = routes::router(self.state);
         tracing::info!(port = self.port, "serving");
         let closing = self.closing;
@@ -136,6 +137,8 @@ impl Application {
             .with_graceful_shutdown(shutdown)
             .await
             .context("serving HTTP")?;
+        // Before the store closes: imports not yet committing stop, the rest commit.
+        imports.shutdown().await;
         // It ends when `closing` turns true; nothing is left to feed.
         if let Err(e) = self.hub_task.await {
             tracing::error!(error = %e, "the fan-out task failed");

@@ -18,7 +18,7 @@ pub(crate) struct AppState {
     pub(crate) live: Arc<Live>,
     pub(crate) admin: Option<TokenHash>,
     /// This process's sockets, for the admin endpoints and metrics.
-    pub(crate) connections: Arc<crate::connections::Connections>,
+    pub(crate) connections: Arc<crate::live::Connections>,
     /// Statement imports running in this process, and their progress messages.
     pub(crate) imports: Arc<crate::imports::Imports>,
     /// Turns true when the server starts shutting down: sockets close with 1001.
@@ -26,7 +26,7 @@ pub(crate) struct AppState {
     /// Users by token hash, as the database answered.
     pub(crate) tokens: Arc<crate::auth::KnownTokens>,
     /// Delivers the read models' deltas to sockets and event streams.
-    pub(crate) hub: Arc<crate::fanout::Hub>,
+    pub(crate) hub: Arc<crate::live::Hub>,
     /// How long the write handlers' appends take (`ledger_append_seconds`).
     pub(crate) append_latency: Arc<crate::histogram::Histogram>,
 }

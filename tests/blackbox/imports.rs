@@ -44,6 +44,8 @@ both_backends!(
     progress_arrives_in_order_then_the_import_completes,
     an_import_racing_with_manual_expenses_loses_nothing,
     an_import_left_running_by_a_crash_shows_failed_after_restart,
+    several_files_in_one_request_are_imports_of_their_own,
+    a_server_shut_down_mid_import_stops_it_and_appends_nothing,
 );
 
 fn fixture(name: &str) -> Vec<u8> {
@@ -90,6 +92,46 @@ async fn upload(
         .post(format!("{}/v1/ledgers/{lid}/imports?{query}", app.base))
         .bearer_auth(token)
         .header("content-type", "application/octet-stream")
+        .body(body)
+        .send()
+        .await
+        .expect("the server answers");
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or(Value::String(text)),
+    )
+}
+
+/// Uploads `files` as the parts of one `multipart/form-data` request.
+async fn upload_parts(
+    app: &TestApp,
+    token: &str,
+    lid: &str,
+    files: &[(&str, Vec<u8>)],
+) -> (StatusCode, Value) {
+    let boundary = "ledger-test-boundary-7d3f";
+    let mut body = Vec::new();
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: text/csv\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    let response = app
+        .client
+        .post(format!("{}/v1/ledgers/{lid}/imports", app.base))
+        .bearer_auth(token)
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
         .body(body)
         .send()
         .await
@@ -912,4 +954,182 @@ async fn a_server_killed_mid_import_appends_nothing_and_reports_it_failed() {
     assert_eq!(failed["state"], "failed", "{failed}");
     assert_eq!(failed["imported"], 0, "{failed}");
     assert_eq!(store.head().await.unwrap(), head_before);
+}
+
+async fn several_files_in_one_request_are_imports_of_their_own(db: TestDb) {
+    let app = TestApp::spawn(db).await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let march = csv(&[
+        ("2025-03-01", "Coffee", "-3.20"),
+        ("2025-03-02", "Groceries", "-45.10"),
+    ]);
+    let april = csv(&[
+        ("2025-04-01", "Bakery", "-7.77"),
+        ("2025-04-02", "Cinema", "-12.00"),
+        ("2025-04-03", "Books", "-30.00"),
+    ]);
+    let broken = csv(&[
+        ("2025-05-01", "Coffee", "-3.20"),
+        ("2025-05-02", "Groceries", "lots"),
+    ]);
+
+    // One bad file refuses the request, naming the file and the line: nothing of
+    // any file is appended.
+    let head = app.head().await;
+    let (status, body) = upload_parts(
+        &app,
+        &alice,
+        &lid,
+        &[("march.csv", march.clone()), ("may.csv", broken)],
+    )
+    .await;
+    assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(body["error"]["file"], "may.csv", "{body}");
+    let message = body["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("may.csv: "), "{body}");
+    let line = body["error"]["line"]
+        .as_u64()
+        .or_else(|| body["error"]["errors"][0]["line"].as_u64());
+    assert_eq!(line, Some(3), "{body}");
+    assert_eq!(app.head().await, head, "nothing appended");
+
+    // Progress reaches event streams too.
+    let sse = app
+        .client
+        .get(format!(
+            "{}/v1/ledgers/{lid}/stream?topics=imports",
+            app.base
+        ))
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sse.status(), StatusCode::OK);
+    let mut sse = sse.bytes_stream();
+    let mut socket = subscribed_socket(&app, &alice, &format!("ledger:{lid}:imports")).await;
+    let (status, body) = upload_parts(
+        &app,
+        &alice,
+        &lid,
+        &[("march.csv", march), ("april.csv", april)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let listed = body["imports"].as_array().expect("imports").clone();
+    assert_eq!(listed.len(), 2, "{body}");
+    assert_eq!(body["import_id"], listed[0]["import_id"]);
+    assert_eq!(listed[0]["file"], "march.csv");
+    assert_eq!(listed[1]["file"], "april.csv");
+    assert_ne!(listed[0]["import_id"], listed[1]["import_id"]);
+
+    // Each import has its own progress and exactly one completion.
+    let mut progress = [0, 0];
+    let mut completed = [0, 0];
+    let which = |message: &Value| {
+        listed
+            .iter()
+            .position(|l| l["import_id"] == message["data"]["import_id"])
+            .expect("one of the two imports")
+    };
+    while completed != [1, 1] {
+        let message = next(&mut socket).await;
+        match message["type"].as_str() {
+            Some("import_progress") => progress[which(&message)] += 1,
+            Some("import_completed") => {
+                let i = which(&message);
+                completed[i] += 1;
+                assert!(message["position"].as_i64().is_some(), "{message}");
+                assert_eq!(message["data"]["imported"], [2, 3][i], "{message}");
+            }
+            other => panic!("unexpected {other:?}: {message}"),
+        }
+    }
+    assert!(progress.iter().all(|n| *n >= 1), "{progress:?}");
+    for (i, l) in listed.iter().enumerate() {
+        let status = finished(&app, &alice, &lid, l["import_id"].as_str().unwrap()).await;
+        assert_eq!(status["state"], "completed", "{status}");
+        assert_eq!(status["file_name"], ["march.csv", "april.csv"][i]);
+    }
+    assert_eq!(expense_count(&app, &alice, &lid).await, 5);
+
+    let mut text = String::new();
+    while !text.contains("event: import_progress") {
+        let chunk = tokio::time::timeout(Duration::from_secs(30), sse.next())
+            .await
+            .expect("an event in time")
+            .expect("the stream is open")
+            .unwrap();
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+
+    // A new subscriber's snapshot lists the recent imports.
+    let url = format!(
+        "{}/v1/ws?token={alice}",
+        app.base.replace("http://", "ws://")
+    );
+    let mut late = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    let topic = format!("ledger:{lid}:imports");
+    late.send(Message::Text(
+        json!({ "type": "subscribe", "topic": topic })
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next(&mut late).await["type"], "subscribed");
+    let snapshot = next(&mut late).await;
+    assert_eq!(snapshot["type"], "snapshot");
+    let ids: Vec<&Value> = snapshot["data"]["imports"]
+        .as_array()
+        .expect("imports")
+        .iter()
+        .map(|i| &i["import_id"])
+        .collect();
+    assert_eq!(
+        ids,
+        vec![&listed[1]["import_id"], &listed[0]["import_id"]],
+        "newest first: {snapshot}"
+    );
+    app.stop().await;
+}
+
+async fn a_server_shut_down_mid_import_stops_it_and_appends_nothing(db: TestDb) {
+    let app = TestApp::spawn_with(db, |server| {
+        server.slow_imports_for_tests(Duration::from_millis(200));
+    })
+    .await;
+    let (_, alice) = app.user("Alice").await;
+    let lid = app.ledger(&alice, "EUR").await;
+    let head = app.head().await;
+    let (status, body) = upload(&app, &alice, &lid, "", big_csv(12_000)).await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    let iid = body["import_id"].as_str().unwrap().to_owned();
+    // The shutdown stops the import and waits for it, well before it would end.
+    let db = tokio::time::timeout(Duration::from_secs(20), app.stop_keeping_db())
+        .await
+        .expect("the server stops without waiting for the import to finish");
+
+    let app = TestApp::spawn(db).await;
+    let (status, body) = app
+        .call(
+            Method::GET,
+            &format!("/v1/ledgers/{lid}/imports/{iid}"),
+            Some(&alice),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["state"], "failed", "{body}");
+    assert!(
+        body["message"].as_str().unwrap().contains("server stopped"),
+        "{body}"
+    );
+    assert_eq!(app.head().await, head, "nothing appended");
+    app.stop().await;
 }

@@ -7,6 +7,15 @@
 //! before the commit leaves nothing in the log either, and the imports table,
 //! whose running rows this process keeps refreshing, shows it failed.
 //!
+//! Background imports run as tasks of a tracker: on shutdown the ones not yet
+//! committing stop at their next check and are reported failed like a crash's
+//! (nothing appended), those committing finish their append, and the server waits
+//! for all of them before it closes the store.
+//!
+//! Over 500 lines: the pipeline and the registry share each running import's
+//! state; splitting them (ADR 10) waits for the concurrent change to how the
+//! append is built, to keep that merge easy.
+//!
 //! Imports of one ledger run one at a time in a process, each deduplicating right
 //! before it appends, after the read models caught up with the log. Across
 //! processes the log decides: a row's expense id is derived from its fingerprint
@@ -28,8 +37,11 @@ use projections::Live;
 use rust_decimal::Decimal;
 use serde_json::Value;
 use tokio::sync::broadcast;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use uuid::Uuid;
 
+use super::recent::Recent;
 use super::request::Prepared;
 use super::status::{LineError, PossibleDuplicate, Stage, Status};
 
@@ -68,6 +80,8 @@ pub(crate) enum CancelOutcome {
 enum Stop {
     Cancelled,
     Failed(String),
+    /// The server is shutting down.
+    Stopped,
 }
 
 impl From<StoreError> for Stop {
@@ -94,6 +108,8 @@ struct RunState {
 /// One import running in this process.
 struct Running {
     state: Mutex<RunState>,
+    /// When it was registered, to list the running ones in order.
+    since: Instant,
 }
 
 impl Running {
@@ -112,6 +128,12 @@ pub(crate) struct Imports {
     running: Mutex<HashMap<ImportId, Arc<Running>>>,
     locks: Mutex<HashMap<LedgerId, Arc<tokio::sync::Mutex<()>>>>,
     messages: broadcast::Sender<(LedgerId, Value)>,
+    /// Finished imports per ledger, newest first, for the imports topic's snapshot.
+    recent: Recent,
+    /// The background imports, awaited on shutdown.
+    tasks: TaskTracker,
+    /// Cancelled on shutdown: imports not yet committing stop.
+    stopping: CancellationToken,
     /// A pause per chunk of rows, for tests that need an import to take a while.
     pace_ms: AtomicU64,
 }
@@ -125,6 +147,9 @@ impl Imports {
             running: Mutex::default(),
             locks: Mutex::default(),
             messages: broadcast::channel(1024).0,
+            recent: Recent::default(),
+            tasks: TaskTracker::new(),
+            stopping: CancellationToken::new(),
             pace_ms: AtomicU64::new(0),
         })
     }
@@ -165,6 +190,40 @@ impl Imports {
         self.messages.subscribe()
     }
 
+    /// Stops the background imports and waits for them: the ones not yet committing
+    /// end failed with nothing appended (as after a crash), the ones committing
+    /// finish their append. Call before the store closes.
+    pub(crate) async fn shutdown(&self) {
+        self.stopping.cancel();
+        self.tasks.close();
+        if !self.tasks.is_empty() {
+            tracing::info!(
+                imports = self.tasks.len(),
+                "waiting for the running imports to stop"
+            );
+        }
+        self.tasks.wait().await;
+    }
+
+    /// The imports of `ledger` to list in a snapshot: the ones running in this
+    /// process, oldest first, then the ones finished recently (see `recent`), newest
+    /// first.
+    pub(crate) fn recent(&self, ledger: LedgerId) -> Vec<Status> {
+        let mut running: Vec<(Instant, Status)> = self
+            .lock_running()
+            .values()
+            .map(|r| (r.since, r.lock().status.clone()))
+            .filter(|(_, s)| s.ledger_id == ledger)
+            .collect();
+        running.sort_by_key(|(since, _)| *since);
+        let finished = self.recent.list(ledger);
+        running
+            .into_iter()
+            .map(|(_, s)| s)
+            .chain(finished)
+            .collect()
+    }
+
     /// Slows every import down by `pause` per chunk of rows (tests only).
     pub(crate) fn set_pace(&self, pause: Duration) {
         self.pace_ms
@@ -188,7 +247,7 @@ impl Imports {
         let running = self.register(&prepared).await?;
         let status = running.lock().status.clone();
         let this = self.clone();
-        tokio::spawn(async move {
+        self.tasks.spawn(async move {
             let work = tokio::spawn(this.clone().execute(running.clone(), prepared, actor));
             if let Err(e) = work.await {
                 tracing::error!(error = %e, "an import's task failed");
@@ -257,6 +316,7 @@ impl Imports {
                 phase: Phase::Working,
                 last_sent: None,
             }),
+            since: Instant::now(),
         });
         self.lock_running()
             .insert(prepared.import_id, running.clone());
@@ -363,6 +423,11 @@ impl Imports {
                 )
                 .await;
             }
+            Err(Stop::Stopped) => {
+                tracing::info!(import = %prepared.import_id, "import stopped by the shutdown");
+                self.finish(&running, ImportState::Failed, Some(DIED.into()), true)
+                    .await;
+            }
             Err(Stop::Failed(reason)) => {
                 tracing::warn!(import = %prepared.import_id, reason, "import failed");
                 self.finish(
@@ -384,11 +449,14 @@ impl Imports {
     ) -> Result<(), Stop> {
         let ledger = prepared.ledger;
         let lock = self.ledger_lock(ledger);
-        let _one_at_a_time = lock.lock().await;
+        let _one_at_a_time = self.unless_stopping(lock.lock()).await?;
         for attempt in 1..=ATTEMPTS {
             self.check(running)?;
             let head = self.store.head().await?;
-            if !self.live.wait_for(head, CATCH_UP).await {
+            if !self
+                .unless_stopping(self.live.wait_for(head, CATCH_UP))
+                .await?
+            {
                 return Err(Stop::Failed(
                     "the read models did not catch up with the log in time".into(),
                 ));
@@ -548,7 +616,21 @@ impl Imports {
         Ok(request)
     }
 
+    /// Waits for `work` unless the server starts shutting down first.
+    async fn unless_stopping<T>(
+        &self,
+        work: impl std::future::Future<Output = T>,
+    ) -> Result<T, Stop> {
+        tokio::select! {
+            done = work => Ok(done),
+            () = self.stopping.cancelled() => Err(Stop::Stopped),
+        }
+    }
+
     fn check(&self, running: &Running) -> Result<(), Stop> {
+        if self.stopping.is_cancelled() {
+            return Err(Stop::Stopped);
+        }
         match running.lock().phase {
             Phase::Cancelled => Err(Stop::Cancelled),
             Phase::Working | Phase::Committing => Ok(()),
@@ -560,6 +642,9 @@ impl Imports {
         let mut state = running.lock();
         if state.phase == Phase::Cancelled {
             return Err(Stop::Cancelled);
+        }
+        if self.stopping.is_cancelled() {
+            return Err(Stop::Stopped);
         }
         state.phase = Phase::Committing;
         Ok(())
@@ -605,6 +690,7 @@ impl Imports {
             tracing::error!(error = %e, import = %status.import_id, "could not record an import's outcome");
         }
         self.lock_running().remove(&status.import_id);
+        self.recent.push(status.clone());
         if state == ImportState::Completed && announce {
             let _ = self
                 .messages
@@ -662,7 +748,10 @@ impl Imports {
     async fn pace(&self) {
         let ms = self.pace_ms.load(Ordering::Relaxed);
         if ms > 0 {
-            tokio::time::sleep(Duration::from_millis(ms)).await;
+            // A shutdown is seen at the next check.
+            let _ = self
+                .unless_stopping(tokio::time::sleep(Duration::from_millis(ms)))
+                .await;
         } else {
             tokio::task::yield_now().await;
         }

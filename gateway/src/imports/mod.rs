@@ -8,12 +8,14 @@
 //! - `status`: what an import reports, over HTTP and as socket messages.
 //! - `command`: `ledger import`, the same pipeline in-process with progress bars.
 //! - `engine`: the pipeline (deduplicate, append) and this process's registry of
-//!   imports: progress, cancellation, heartbeats, crash detection.
+//!   imports: progress, cancellation, heartbeats, crash detection, shutdown.
+//! - `recent`: the imports finished lately, for the imports topic's snapshot.
 //!
 //! See `docs/adr/0007-imports.md` for the decisions.
 
 mod command;
 mod engine;
+mod recent;
 pub(crate) mod request;
 pub(crate) mod status;
 

@@ -1,4 +1,4 @@
-//! Live updates' entry points. The protocols live in `ws/` and `sse.rs`; these
+//! Live updates' entry points. The protocols live in `live/ws/` and `live/sse.rs`; these
 //! handlers only carry their documentation, so those modules stay free of it.
 
 use axum::extract::ws::WebSocketUpgrade;
@@ -30,7 +30,7 @@ pub(crate) async fn socket(
     caller: Caller,
     ws: WebSocketUpgrade,
 ) -> Response {
-    crate::ws::upgrade(state, caller, ws).await
+    crate::live::ws::upgrade(state, caller, ws).await
 }
 
 /// `GET /v1/ledgers/{lid}/stream`: the socket's topics as Server-Sent Events.
@@ -45,7 +45,7 @@ pub(crate) async fn socket(
     security(("bearer" = []), ("token_query" = [])),
     params(
         ("lid" = Uuid, Path, description = "The ledger"),
-        crate::sse::StreamQuery,
+        crate::live::sse::StreamQuery,
         ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this position"),
     ),
     responses(
@@ -60,10 +60,10 @@ pub(crate) async fn stream(
     state: State<AppState>,
     caller: Caller,
     path: ApiPath<ledger::LedgerId>,
-    query: ApiQuery<crate::sse::StreamQuery>,
+    query: ApiQuery<crate::live::sse::StreamQuery>,
     headers: HeaderMap,
 ) -> Response {
-    crate::sse::stream(state, caller, path, query, headers)
+    crate::live::sse::stream(state, caller, path, query, headers)
         .await
         .into_response()
 }

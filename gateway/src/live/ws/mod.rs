@@ -1,11 +1,11 @@
 //! Live updates over WebSocket: `GET /v1/ws`.
 //!
-//! `messages` holds the protocol's message types; `connection` the loop that serves
-//! one socket, generic over any stream and sink of messages so it can be tested
+//! `messages` holds what clients send; `connection` the loop that serves one
+//! socket, generic over any stream and sink of messages so it can be tested
 //! without a network.
 
 mod connection;
-pub(crate) mod messages;
+mod messages;
 
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
@@ -38,3 +38,6 @@ pub(crate) async fn upgrade(
         .max_frame_size(4 * MAX_CLIENT_MESSAGE)
         .on_upgrade(move |socket| connection::serve(socket, state, caller))
 }
+
+#[cfg(test)]
+mod tests;

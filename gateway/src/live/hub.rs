@@ -1,6 +1,7 @@
-//! Fan-out: one task per process turns the read models' delta batches into wire
-//! frames, each serialized once, and hands them only to the followers (sockets and
-//! event streams) of their topic.
+//! The hub: one task per process turns the read models' delta batches (and the
+//! imports' progress notices) into messages, each serialized once, and hands them
+//! only to the followers of their topic. It knows nothing of transports: a follower
+//! is whatever drives a [`super::subscription::Subscription`].
 //!
 //! Every follower has a bounded queue ([`crate::config::DEFAULT_SOCKET_QUEUE`]
 //! frames by default). The hub never waits for a follower: when a queue is down to
@@ -18,35 +19,38 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use axum::extract::ws::Utf8Bytes;
 use ledger::{LedgerId, Position, UserId};
 use projections::{Delta, DeltaBatch, Live};
+use serde_json::Value;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{broadcast, mpsc, watch};
 use tokio::task::JoinHandle;
 
-use crate::ws::messages::{self, Kind, Topic};
+use super::message::{self, Message};
+use super::topic::{Kind, Topic};
 
 /// How long a new subscription waits for the hub to have pushed everything up to its
 /// snapshot, so it can send those first. The hub does no I/O: it only waits this long
 /// when it is not running any more.
 const CATCH_UP: Duration = Duration::from_secs(1);
 
-/// One message of the log as it goes on the wire, shared by every follower of its topic.
+/// A message on a topic, shared by every follower of that topic.
 #[derive(Debug)]
-pub(crate) struct DeltaFrame {
+pub(crate) struct Published {
     pub(crate) topic: Topic,
-    pub(crate) position: Position,
-    /// The message's `type` (SSE's `event:` line).
-    pub(crate) kind: &'static str,
-    pub(crate) text: Utf8Bytes,
+    pub(crate) message: Message,
 }
+
+/// A message for a ledger's followers that does not come from the log (an import's
+/// progress): `(ledger, message)` as `Imports` sends it.
+pub(crate) type Notice = (LedgerId, Value);
 
 /// What a follower's queue holds. Small (a pointer or a ledger id), since every
 /// queue block holds 32 of them whether they are used or not.
 #[derive(Debug)]
 pub(crate) enum Frame {
-    Delta(Arc<DeltaFrame>),
+    /// A delta, or (without a position) an import's progress.
+    Message(Arc<Published>),
     /// The follower's access to this ledger ended at this position; the hub stopped
     /// feeding it that ledger's topics.
     Revoked(LedgerId, Position),
@@ -55,10 +59,11 @@ pub(crate) enum Frame {
 }
 
 impl Frame {
-    /// Where the frame stands in the log; `Lagged` after everything.
+    /// Where the frame stands in the log; `None` for `Lagged` and for messages not
+    /// from the log.
     pub(crate) fn position(&self) -> Option<Position> {
         match self {
-            Frame::Delta(d) => Some(d.position),
+            Frame::Message(m) => m.message.position,
             Frame::Revoked(_, p) => Some(*p),
             Frame::Lagged => None,
         }
@@ -120,21 +125,40 @@ impl Hub {
     }
 
     /// Starts the hub's task. It subscribes before returning, so no batch folded
-    /// after this call is missed; it ends when `closing` turns true.
-    pub(crate) fn start(self: &Arc<Self>, closing: watch::Receiver<bool>) -> JoinHandle<()> {
+    /// after this call is missed; it ends when `closing` turns true. `notices` are
+    /// the imports' progress messages.
+    pub(crate) fn start(
+        self: &Arc<Self>,
+        closing: watch::Receiver<bool>,
+        notices: broadcast::Receiver<Notice>,
+    ) -> JoinHandle<()> {
         let batches = self.live.subscribe();
         let positions = self.live.positions();
-        tokio::spawn(self.clone().run(batches, positions, closing))
+        tokio::spawn(self.clone().run(batches, positions, notices, closing))
     }
 
     async fn run(
         self: Arc<Self>,
         mut batches: broadcast::Receiver<DeltaBatch>,
         mut positions: watch::Receiver<Position>,
+        mut notices: broadcast::Receiver<Notice>,
         mut closing: watch::Receiver<bool>,
     ) {
+        let mut notices_open = true;
         loop {
             tokio::select! {
+                // Notices first: an import's last progress was sent before its append,
+                // so it goes out before the append's deltas. They are few (at most ten
+                // a second per import), so they cannot starve the batches.
+                biased;
+                notice = notices.recv(), if notices_open => match notice {
+                    Ok((ledger, message)) => self.announce(ledger, &message),
+                    // Progress is advisory: followers that missed some see the next one.
+                    Err(RecvError::Lagged(missed)) => {
+                        tracing::debug!(missed, "fan-out skipped import progress");
+                    }
+                    Err(RecvError::Closed) => notices_open = false,
+                },
                 batch = batches.recv() => match batch {
                     Ok(batch) => self.publish(&batch),
                     Err(RecvError::Lagged(missed)) => {
@@ -213,21 +237,39 @@ impl Hub {
                         continue;
                     };
                     // Serialized once, here, whoever follows it.
-                    let frame = Arc::new(DeltaFrame {
+                    let frame = Arc::new(Published {
                         topic,
-                        position: delta.position,
-                        kind: delta.change.message_type(),
-                        text: messages::delta(topic, delta).to_string().into(),
+                        message: message::delta_message(topic, delta),
                     });
                     for id in ids {
                         if let Some(entry) = entries.get_mut(id) {
-                            self.offer(entry, Frame::Delta(frame.clone()));
+                            self.offer(entry, Frame::Message(frame.clone()));
                         }
                     }
                 }
             }
         }
         self.mark_published(last.position);
+    }
+
+    /// Offers a message that is not from the log to the followers of the ledger's
+    /// imports topic.
+    fn announce(&self, ledger: LedgerId, message: &Value) {
+        let topic = Topic::imports(ledger);
+        let mut index = self.lock();
+        let Index { entries, followers } = &mut *index;
+        let Some(ids) = followers.get(&topic) else {
+            return;
+        };
+        let frame = Arc::new(Published {
+            topic,
+            message: Message::from_json(message),
+        });
+        for id in ids {
+            if let Some(entry) = entries.get_mut(id) {
+                self.offer(entry, Frame::Message(frame.clone()));
+            }
+        }
     }
 
     /// Stops feeding followers whose access to a ledger of this batch is gone. One

@@ -15,7 +15,7 @@ use ledger::event::{
 };
 use ledger::{
     Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId,
-    Position, Store, StoreOptions, StreamId, UserId,
+    Store, StoreOptions, StreamId, UserId,
 };
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgPool, PgPoolOptions};

@@ -13,8 +13,7 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use ledger::event::LedgerOpened;
 use ledger::{
-    AppendRequest, Currency, Event, ExpectedVersion, ImportState, LedgerId, Store, StreamId,
-    UserId,
+    AppendRequest, Currency, Event, ExpectedVersion, ImportState, LedgerId, Store, StreamId, UserId,
 };
 use projections::LiveOptions;
 use sqlx::postgres::PgPoolOptions;

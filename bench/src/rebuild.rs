@@ -14,8 +14,8 @@ use ledger::event::{
     MemberGranted, Role,
 };
 use ledger::{
-    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId,
-    Store, StoreOptions, StreamId, UserId,
+    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId, Store,
+    StoreOptions, StreamId, UserId,
 };
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgPool, PgPoolOptions};

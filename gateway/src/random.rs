@@ -4,6 +4,8 @@
 pub struct Random(pub u64);
 
 impl Random {
+    // Not an `Iterator`: it never ends, and `Option`s would only clutter callers.
+    #[allow(clippy::should_implement_trait)]
     pub fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;

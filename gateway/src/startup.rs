@@ -148,9 +148,15 @@ impl Application {
             .into_future();
         let mut live_task = Some(self.live_task);
         let mut hub_task = Some(self.hub_task);
-        let ended = serve_watching(serving, stop_serving, &mut live_task, &mut hub_task, &closed)
-            .await
-            .context("serving HTTP")?;
+        let ended = serve_watching(
+            serving,
+            stop_serving,
+            &mut live_task,
+            &mut hub_task,
+            &closed,
+        )
+        .await
+        .context("serving HTTP")?;
         if let Some(ended) = &ended {
             tracing::error!(error = %ended, "stopped serving");
         }
@@ -270,11 +276,9 @@ mod tests {
     use super::*;
 
     /// A stand-in for axum's graceful serving: it ends once it is told to stop.
-    fn serving_until(stop: oneshot::Receiver<()>) -> impl Future<Output = std::io::Result<()>> {
-        async move {
-            let _ = stop.await;
-            Ok(())
-        }
+    async fn serving_until(stop: oneshot::Receiver<()>) -> std::io::Result<()> {
+        let _ = stop.await;
+        Ok(())
     }
 
     #[tokio::test]

@@ -1,12 +1,14 @@
 //! The `ledger` command line.
 
+use std::ffi::OsString;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
 use crate::startup::Application;
-use crate::{bench, commands, probe, DEFAULT_DATABASE_URL};
+use crate::{commands, DEFAULT_DATABASE_URL};
 
 /// Ctrl-C or SIGTERM: the server then finishes what is in flight and stops.
 async fn shutdown_signal() {
@@ -45,12 +47,19 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+/// Where the log lives: one argument every subcommand that opens the log shares.
+#[derive(Debug, clap::Args)]
+pub struct Database {
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    pub database_url: String,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the server.
     Serve {
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
         #[arg(long, env = "LEDGER_BIND", default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
         /// The token that may do everything (create users, see every ledger).
@@ -59,27 +68,29 @@ pub enum Command {
     },
     /// Run the server with a demo household ledger of realistic spending; prints the
     /// URL and a token.
+    // Its own file by default, so the demo's made-up spending never mixes with real.
+    #[command(mut_arg("database_url", |a| a.default_value("sqlite:ledger-demo.db")))]
     Demo {
-        #[arg(long, env = "DATABASE_URL", default_value = "sqlite:ledger-demo.db")]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
         #[arg(long, env = "LEDGER_BIND", default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
     },
     /// Check every ledger's hash chain; exit 1 and name the first bad position if broken.
+    #[command(mut_arg("database_url", |a| a.help("`postgres://...` or `sqlite:PATH`.")))]
     Verify {
-        /// `postgres://...` or `sqlite:PATH`.
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
     },
     /// Rebuild every read model from the log, with a progress bar, and checkpoint it.
     Rebuild {
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
     },
     /// Print a ledger's budgets and analytics as they stood at a moment or position (JSON).
     Replay {
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
         #[arg(long)]
         ledger: ledger::LedgerId,
         /// An RFC 3339 moment, e.g. 2026-11-01T00:00:00Z.
@@ -95,8 +106,8 @@ pub enum Command {
     },
     /// Print every event of one expense, oldest first (JSON lines).
     History {
-        #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
-        database_url: String,
+        #[command(flatten)]
+        database: Database,
         #[arg(long)]
         ledger: ledger::LedgerId,
         #[arg(long)]
@@ -106,10 +117,17 @@ pub enum Command {
     /// per file; the same pipeline as `POST /v1/ledgers/{lid}/imports`.
     Import(Box<crate::imports::ImportArgs>),
     /// Benchmarks, each printed beside a baseline measured in the same run.
-    Bench(bench::BenchArgs),
+    // `--help` too belongs to `ledger-bench`, which knows the benchmarks' options.
+    #[command(disable_help_flag = true)]
+    Bench {
+        /// `<append|latency|fanout|rebuild|import> [--json] ...`, passed to `ledger-bench`.
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        args: Vec<OsString>,
+    },
     /// Test support: append from a child process and report acknowledgements.
+    #[cfg(feature = "test-hooks")]
     #[command(hide = true)]
-    Probe(probe::ProbeArgs),
+    Probe(crate::probe::ProbeArgs),
     /// Print the HTTP API's OpenAPI document (`schema/openapi.json` is its copy).
     #[command(hide = true)]
     Openapi,
@@ -123,8 +141,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let command = match cli.command {
         Some(command) => command,
         None => Command::Serve {
-            database_url: std::env::var("DATABASE_URL")
-                .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned()),
+            database: Database {
+                database_url: std::env::var("DATABASE_URL")
+                    .unwrap_or_else(|_| DEFAULT_DATABASE_URL.to_owned()),
+            },
             bind: match std::env::var("LEDGER_BIND") {
                 Ok(bind) => bind
                     .parse()
@@ -136,7 +156,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     };
     match command {
         Command::Serve {
-            database_url,
+            database: Database { database_url },
             bind,
             admin_token,
         } => {
@@ -151,7 +171,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app.run_until_stopped(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo { database_url, bind } => {
+        Command::Demo {
+            database: Database { database_url },
+            bind,
+        } => {
             let app = Application::build(Config {
                 database_url,
                 bind,
@@ -171,25 +194,70 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app.run_until_stopped(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { database_url } => commands::verify(&database_url).await,
-        Command::Rebuild { database_url } => commands::rebuild(&database_url).await,
+        Command::Verify { database } => commands::verify(&database.database_url).await,
+        Command::Rebuild { database } => commands::rebuild(&database.database_url).await,
         Command::Replay {
-            database_url,
+            database,
             ledger,
             as_of,
             position,
-        } => commands::replay(&database_url, ledger, as_of, position).await,
+        } => commands::replay(&database.database_url, ledger, as_of, position).await,
         Command::History {
-            database_url,
+            database,
             ledger,
             expense,
-        } => commands::history(&database_url, ledger, expense).await,
+        } => commands::history(&database.database_url, ledger, expense).await,
         Command::Import(args) => crate::imports::run_command(*args).await,
-        Command::Bench(args) => bench::run(args).await.map(|()| ExitCode::SUCCESS),
-        Command::Probe(args) => probe::run(args).await.map(|()| ExitCode::SUCCESS),
+        Command::Bench { args } => run_bench(args, cli.verbose),
+        #[cfg(feature = "test-hooks")]
+        Command::Probe(args) => crate::probe::run(args).await.map(|()| ExitCode::SUCCESS),
         Command::Openapi => {
             print!("{}", crate::openapi_json());
             Ok(ExitCode::SUCCESS)
         }
+    }
+}
+
+/// The benchmarks' binary, expected beside this one.
+const BENCH_BINARY: &str = "ledger-bench";
+
+/// `ledger bench ...`: runs `ledger-bench ...` from this binary's folder. The
+/// benchmarks carry a load generator the server has no use for, so they are a program
+/// of their own (`docs/adr/0008-benchmarks-apart.md`).
+///
+/// # Errors
+/// When `ledger-bench` is not beside this binary (naming how to build it) or cannot
+/// be started.
+fn run_bench(args: Vec<OsString>, verbose: bool) -> anyhow::Result<ExitCode> {
+    let this = std::env::current_exe().context("finding the ledger binary")?;
+    let bench = this.with_file_name(format!("{BENCH_BINARY}{}", std::env::consts::EXE_SUFFIX));
+    if !bench.is_file() {
+        anyhow::bail!(
+            "the benchmarks are a program of their own and {} is missing; \
+             build it beside `ledger` with `cargo build --release -p ledger-bench`",
+            bench.display()
+        );
+    }
+    let mut command = std::process::Command::new(&bench);
+    // `-v` before `bench` was taken by this command line; pass it on.
+    command.args(verbose.then_some("--verbose")).args(args);
+    #[cfg(unix)]
+    {
+        use std::os::unix::process::CommandExt;
+        // Replaces this process, so signals, exit status and output are the
+        // benchmark's own; returns only when it could not.
+        let error = command.exec();
+        Err(error).with_context(|| format!("running {}", bench.display()))
+    }
+    #[cfg(not(unix))]
+    {
+        let status = command
+            .status()
+            .with_context(|| format!("running {}", bench.display()))?;
+        Ok(match status.code() {
+            Some(0) => ExitCode::SUCCESS,
+            Some(code) => ExitCode::from(u8::try_from(code).unwrap_or(1)),
+            None => ExitCode::FAILURE,
+        })
     }
 }

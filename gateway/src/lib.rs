@@ -18,19 +18,20 @@
 //! - `histogram`: the append latency histogram `/metrics` shows.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
-//! - `bench/`: `ledger bench ...`, each benchmark beside a baseline measured in the
-//!   same run; `bench/report.rs` prints the figures (a table, or JSON lines);
-//!   `bench/harness.rs` runs servers as child processes and drives them through HTTP
-//!   and WebSocket, and `bench/bare.rs` is the bare broadcast server they are
-//!   compared with.
+//! - `bench_support` (hidden): what the benchmarks drive in-process (the import
+//!   pipeline, the made-up data generator). The benchmarks are the workspace's
+//!   `bench/` crate, binary `ledger-bench`, which `ledger bench ...` runs from this
+//!   binary's folder.
 //! - `demo`: `ledger demo`'s household of made-up spending; `random`: the generator
 //!   behind made-up data.
-//! - `probe`: a hidden subcommand the black-box tests drive from child processes
-//!   (several writers in separate processes, kill -9 while appending).
+//! - `probe` (feature `test-hooks`, on only in tests): a hidden subcommand the
+//!   black-box tests drive from child processes (several writers in separate
+//!   processes, kill -9 while appending).
 //! - [`telemetry`]: logging setup.
 
 mod auth;
-mod bench;
+#[doc(hidden)]
+pub mod bench_support;
 pub mod cli;
 mod commands;
 pub mod config;
@@ -41,6 +42,7 @@ mod histogram;
 mod imports;
 mod input;
 mod live;
+#[cfg(feature = "test-hooks")]
 mod probe;
 mod random;
 mod routes;

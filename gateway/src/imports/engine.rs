@@ -225,6 +225,7 @@ impl Imports {
     }
 
     /// Slows every import down by `pause` per chunk of rows (tests only).
+    #[cfg(feature = "test-hooks")]
     pub(crate) fn set_pace(&self, pause: Duration) {
         self.pace_ms
             .store(pause.as_millis() as u64, Ordering::Relaxed);

@@ -18,8 +18,8 @@ use anyhow::ensure;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::harness::{self, Database, Head, Http, ServerOptions, Socket, BARE};
-use super::{quantile_ms, Figure, Report};
+use crate::harness::{self, Database, Head, Http, ServerOptions, Socket, BARE};
+use crate::{quantile_ms, Figure, Report};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct LatencyArgs {

@@ -21,7 +21,7 @@ use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{PgPool, SqlitePool};
 
-use super::{append_http, drive, Common, Figure, Report, Run, ScratchPostgres};
+use crate::{append_http, drive, Common, Figure, Report, Run, ScratchPostgres};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct AppendArgs {

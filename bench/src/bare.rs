@@ -1,4 +1,4 @@
-//! `ledger bench bare-server` (hidden): the baseline of `latency` and `fanout`, a bare
+//! `ledger-bench bare-server` (hidden): the baseline of `latency` and `fanout`, a bare
 //! tokio-tungstenite broadcast server with nothing of the ledger in it.
 //!
 //! A client's first text message names its channel; the server answers

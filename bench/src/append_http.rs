@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use ledger::{Currency, Event, LedgerId};
 
-use super::append::{self, Baseline, BASELINE};
-use super::harness::{self, Household, Http};
-use super::{Report, Run};
+use crate::append::{self, Baseline, BASELINE};
+use crate::harness::{self, Household, Http};
+use crate::{Report, Run};
 
 const HOUSEHOLDS: usize = 8;
 

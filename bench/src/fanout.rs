@@ -15,8 +15,8 @@ use anyhow::ensure;
 use futures::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::Message;
 
-use super::harness::{self, Child, Database, Http, ServerOptions, Socket, BARE};
-use super::{Figure, Report};
+use crate::harness::{self, Child, Database, Http, ServerOptions, Socket, BARE};
+use crate::{Figure, Report};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct FanoutArgs {

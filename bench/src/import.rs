@@ -1,7 +1,7 @@
 //! `ledger bench import`: a generated CSV statement (100,000 rows by default)
 //! imported into a fresh PostgreSQL ledger through the server's import pipeline
 //! (parse, deduplicate against the read models, one atomic append, read models
-//! caught up), beside plain multi-row INSERTs of the same rows into an equivalent
+//! caught up; driven in-process through `gateway::bench_support`), beside plain multi-row INSERTs of the same rows into an equivalent
 //! events table, in one transaction, in the same database and run.
 //!
 //! The baseline's SQL lives here, not in `schema/`, because it is part of the
@@ -13,16 +13,16 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use ledger::event::LedgerOpened;
 use ledger::{
-    AppendRequest, Currency, Event, ExpectedVersion, ImportId, ImportState, LedgerId, Store,
-    StreamId, UserId,
+    AppendRequest, Currency, Event, ExpectedVersion, ImportState, LedgerId, Store, StreamId, UserId,
 };
 use projections::LiveOptions;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, QueryBuilder};
 use tokio::sync::watch;
 
-use super::{Common, Figure, Report, ScratchPostgres};
-use crate::imports::{prepare, ImportQuery, Imports};
+use gateway::bench_support::{ImportPipeline, PreparedImport, MAX_ROWS};
+
+use crate::{Common, Figure, Report, ScratchPostgres};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ImportArgs {
@@ -43,7 +43,7 @@ pub(crate) async fn run(args: ImportArgs) -> anyhow::Result<()> {
         report.note("bench import measures PostgreSQL only");
         return Ok(());
     }
-    let rows = args.rows.clamp(1, crate::imports::request::MAX_ROWS);
+    let rows = args.rows.clamp(1, MAX_ROWS);
     let scratch = ScratchPostgres::create(&args.common.postgres_url).await?;
     let result = measure(&scratch.url, rows, &report).await;
     scratch.drop_now().await?;
@@ -92,7 +92,7 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
         projections::start(store.clone(), LiveOptions::default(), shutdown).await?;
     live.wait_for(store.head().await?, Duration::from_secs(30))
         .await;
-    let imports = Imports::new(store.clone(), live.clone());
+    let imports = ImportPipeline::new(store.clone(), live.clone());
     let bytes = Arc::new(statement(rows));
     report.note(&format!(
         "importing a {rows}-row CSV ({:.1} MiB) on PostgreSQL",
@@ -101,19 +101,12 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
 
     let started = Instant::now();
     let file = bytes.clone();
-    let prepared = tokio::task::spawn_blocking(move || {
-        prepare(
-            &file,
-            &ImportQuery::default(),
-            ledger,
-            currency,
-            ImportId::new(),
-        )
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("the generated statement was refused: {}", e.message))?;
+    let prepared =
+        tokio::task::spawn_blocking(move || PreparedImport::parse(&file, ledger, currency))
+            .await?
+            .map_err(|e| anyhow::anyhow!("the generated statement was refused: {e}"))?;
     let parsed = started.elapsed();
-    let status = imports.run(prepared, None).await?;
+    let status = imports.run(prepared).await?;
     let imported = started.elapsed();
     anyhow::ensure!(
         status.state == ImportState::Completed && status.imported == rows as u64,
@@ -134,42 +127,27 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
     // The same rows again: all duplicates, nothing appended.
     let again_started = Instant::now();
     let file = bytes.clone();
-    let prepared = tokio::task::spawn_blocking(move || {
-        prepare(
-            &file,
-            &ImportQuery::default(),
-            ledger,
-            currency,
-            ImportId::new(),
-        )
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let again = imports.run(prepared, None).await?;
+    let prepared =
+        tokio::task::spawn_blocking(move || PreparedImport::parse(&file, ledger, currency))
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let again = imports.run(prepared).await?;
     let reimported = again_started.elapsed();
     anyhow::ensure!(again.imported == 0, "a re-import appended rows");
 
     // The baseline: the same expenses, parsed once more outside the clock, written
     // as events rows with plain multi-row INSERTs in one transaction.
     let file = bytes.clone();
-    let prepared = tokio::task::spawn_blocking(move || {
-        prepare(
-            &file,
-            &ImportQuery::default(),
-            ledger,
-            currency,
-            ImportId::new(),
-        )
-    })
-    .await?
-    .map_err(|e| anyhow::anyhow!("{}", e.message))?;
+    let prepared =
+        tokio::task::spawn_blocking(move || PreparedImport::parse(&file, ledger, currency))
+            .await?
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
     let payloads: Vec<(String, String)> = prepared
-        .rows
-        .iter()
-        .map(|d| {
-            let event = Event::ExpenseRecorded(d.expense.clone());
+        .expenses()
+        .map(|expense| {
+            let event = Event::ExpenseRecorded(expense.clone());
             (
-                StreamId::expense(d.expense.expense_id).to_string(),
+                StreamId::expense(expense.expense_id).to_string(),
                 event.encode(),
             )
         })

@@ -5,6 +5,7 @@ mod api;
 mod bench_http;
 mod cli_log;
 mod cli_verify;
+mod corrupt_log;
 mod demo;
 mod fan_out;
 mod helpers;

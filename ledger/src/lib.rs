@@ -23,6 +23,8 @@
 //!   checkpoints, users, imports); all SQL outside `schema/` lives there. They know
 //!   nothing of the store; the store reaches them through its backend enum.
 //! - `error`: the errors of this crate's boundary.
+//! - [`testing`] (feature `testing`): fresh test databases on both backends, shared
+//!   fixtures and the random-history generator of the property tests.
 
 mod append;
 mod batch;

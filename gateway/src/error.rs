@@ -41,6 +41,10 @@ pub(crate) enum ApiError {
     },
     #[error("the service is unavailable: {0}")]
     Unavailable(String),
+    /// The log holds what this build cannot read: a fault, not an outage, so
+    /// retrying will not help.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 impl ApiError {
@@ -71,6 +75,7 @@ impl ApiError {
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
 }
@@ -82,6 +87,10 @@ impl IntoResponse for ApiError {
             ApiError::Unavailable(detail) => {
                 tracing::error!(detail, "request failed inside the service");
                 "the service cannot answer right now; retry later".to_owned()
+            }
+            ApiError::Internal(detail) => {
+                tracing::error!(detail, "request failed on an unreadable log");
+                "the service failed inside; the details are logged".to_owned()
             }
             other => other.to_string(),
         };
@@ -118,7 +127,10 @@ impl IntoResponse for ApiError {
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
-        ApiError::Unavailable(e.to_string())
+        match e {
+            StoreError::Corrupt { .. } => ApiError::Internal(e.to_string()),
+            e => ApiError::Unavailable(e.to_string()),
+        }
     }
 }
 

@@ -13,19 +13,23 @@
 //! - `checkpoint`: saved projection state, per ledger, beside the projection's position.
 //! - `append`: what an append asks for and answers; checks that need no database.
 //! - `batch`: group commit's decisions (positions, versions, hashes), free of I/O.
-//! - `committer`: group commit, the tasks that turn queued appends into transactions.
-//! - `store`: the [`Store`] facade: appends, reads, streams and tails.
+//! - `store`: the [`Store`] facade: appends, reads, streams and tails; beside it in
+//!   `store/`, the backend enum and its dispatch, group commit (the task that turns
+//!   queued appends into transactions), batched reads and tails.
 //! - `import_record`: what the store keeps about each statement import beside the
 //!   log (state, summary, the process running it).
 //! - `user`: the directory of users and their hashed tokens.
-//! - `postgres`, `sqlite`: the two backends; all SQL outside `schema/` lives there.
+//! - `postgres/`, `sqlite/`: the two backends, a file per concern (append, reads,
+//!   checkpoints, users, imports); all SQL outside `schema/` lives there. They know
+//!   nothing of the store; the store reaches them through its backend enum.
 //! - `error`: the errors of this crate's boundary.
+//! - [`testing`] (feature `testing`): fresh test databases on both backends, shared
+//!   fixtures and the random-history generator of the property tests.
 
 mod append;
 mod batch;
 mod chain;
 mod checkpoint;
-mod committer;
 mod error;
 pub mod event;
 pub mod ids;

@@ -9,6 +9,12 @@ use crate::error::DecodeError;
 use crate::event::Event;
 use crate::ids::{EventId, LedgerId, Position, StreamId, UserId};
 
+/// The events table's columns, in table order, one per field of [`RecordedEvent`]:
+/// what both backends select to read an event whole and insert to append one.
+pub(crate) const EVENT_COLUMNS: &str = "position, ledger_id, stream_id, stream_version, \
+                                        event_id, event_type, schema_version, payload, \
+                                        metadata, recorded_at, prev_hash, hash";
+
 /// Who and what caused an event. Stored beside the payload and covered by the hash.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Metadata {

@@ -6,10 +6,10 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use futures::TryStreamExt;
 use ledger::event::{ExpenseAmended, ExpenseRecorded, LedgerOpened, MemberGranted, Role};
-use ledger::testing::{Kind, TestDb};
+use ledger::testing::{eur, open_ledger, Kind, TestDb};
 use ledger::{
-    Amount, AppendError, AppendRequest, Checkpoint, Currency, Event, ExpectedVersion, ExpenseId,
-    LedgerId, LedgerState, Metadata, Position, Store, StreamId, UserId,
+    Amount, AppendError, AppendRequest, Checkpoint, Event, ExpectedVersion, ExpenseId, LedgerId,
+    LedgerState, Metadata, Position, Store, StreamId, UserId,
 };
 
 ledger::on_both_backends!(
@@ -34,10 +34,6 @@ ledger::on_both_backends!(
     users_are_found_by_the_hash_of_their_token,
 );
 
-fn eur() -> Currency {
-    Currency::parse("EUR").unwrap()
-}
-
 fn expense(amount: &str) -> ExpenseRecorded {
     ExpenseRecorded {
         expense_id: ExpenseId::new(),
@@ -61,27 +57,6 @@ fn record(ledger: LedgerId, amount: &str) -> AppendRequest {
         ExpectedVersion::NoStream,
         vec![Event::ExpenseRecorded(e)],
     )
-}
-
-async fn open_ledger(store: &Store) -> LedgerId {
-    let ledger = LedgerId::new();
-    let opened = Event::LedgerOpened(LedgerOpened {
-        ledger_id: ledger,
-        name: "Household".into(),
-        currency: eur(),
-        timezone: "Europe/Berlin".into(),
-        owner: UserId::new(),
-    });
-    store
-        .append(AppendRequest::new(
-            ledger,
-            StreamId::ledger(ledger),
-            ExpectedVersion::NoStream,
-            vec![opened],
-        ))
-        .await
-        .unwrap();
-    ledger
 }
 
 async fn count(store: &Store) -> usize {

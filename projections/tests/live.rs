@@ -5,13 +5,11 @@
 use std::time::Duration;
 
 use chrono::NaiveDate;
-use ledger::event::{
-    BudgetPeriod, BudgetSet, ExpenseAmended, ExpenseDeleted, ExpenseRecorded, LedgerOpened,
-};
-use ledger::testing::{Kind, TestDb};
+use ledger::event::{BudgetPeriod, BudgetSet, ExpenseAmended, ExpenseDeleted, ExpenseRecorded};
+use ledger::testing::{eur, open_ledger, Kind, TestDb};
 use ledger::{
-    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId,
-    Position, Store, StreamId, UserId,
+    Amount, AppendRequest, BudgetId, Event, ExpectedVersion, ExpenseId, LedgerId, Position, Store,
+    StreamId,
 };
 use projections::{LiveOptions, Projections};
 use tokio::sync::watch;
@@ -23,33 +21,8 @@ ledger::on_both_backends!(
     a_ledger_as_of_a_position_or_a_moment_is_the_fold_of_that_prefix,
 );
 
-fn eur() -> Currency {
-    Currency::parse("EUR").unwrap()
-}
-
 fn day(d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, d).unwrap()
-}
-
-async fn open_ledger(store: &Store) -> LedgerId {
-    let ledger = LedgerId::new();
-    let opened = Event::LedgerOpened(LedgerOpened {
-        ledger_id: ledger,
-        name: "Household".into(),
-        currency: eur(),
-        timezone: "UTC".into(),
-        owner: UserId::new(),
-    });
-    store
-        .append(AppendRequest::new(
-            ledger,
-            StreamId::ledger(ledger),
-            ExpectedVersion::NoStream,
-            vec![opened],
-        ))
-        .await
-        .unwrap();
-    ledger
 }
 
 async fn spend(

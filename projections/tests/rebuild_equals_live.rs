@@ -7,13 +7,10 @@ use std::time::Duration;
 use chrono::{Days, NaiveDate};
 use ledger::event::{
     AlertSnoozed, BudgetPeriod, BudgetRemoved, BudgetSet, ExpenseAmended, ExpenseDeleted,
-    ExpenseRecorded, LedgerOpened,
+    ExpenseRecorded,
 };
-use ledger::testing::TestDb;
-use ledger::{
-    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId, Store,
-    StreamId, UserId,
-};
+use ledger::testing::{eur, open_ledger, TestDb};
+use ledger::{Amount, AppendRequest, BudgetId, Event, ExpectedVersion, ExpenseId, Store, StreamId};
 use projections::{LiveOptions, Projections};
 use proptest::prelude::*;
 use rust_decimal::Decimal;
@@ -68,10 +65,6 @@ fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
-fn eur() -> Currency {
-    Currency::parse("EUR").unwrap()
-}
-
 fn money(cents: i64) -> Amount {
     // Zero is not an expense; nudge it to a cent.
     let cents = if cents == 0 { 1 } else { cents };
@@ -80,23 +73,7 @@ fn money(cents: i64) -> Amount {
 
 /// Appends the history; returns nothing, the log is the result.
 async fn play(store: &Store, ops: &[Op]) {
-    let ledger = LedgerId::new();
-    let opened = Event::LedgerOpened(LedgerOpened {
-        ledger_id: ledger,
-        name: "Home".into(),
-        currency: eur(),
-        timezone: "UTC".into(),
-        owner: UserId::new(),
-    });
-    store
-        .append(AppendRequest::new(
-            ledger,
-            StreamId::ledger(ledger),
-            ExpectedVersion::NoStream,
-            vec![opened],
-        ))
-        .await
-        .unwrap();
+    let ledger = open_ledger(store).await;
     let start = NaiveDate::from_ymd_opt(2026, 12, 1).unwrap();
     let budgets: Vec<BudgetId> = (0..3).map(|_| BudgetId::new()).collect();
     let mut live_budgets = [false; 3];

@@ -7,10 +7,10 @@ use chrono::{Days, NaiveDate};
 use ledger::event::{
     BudgetPeriod, BudgetSet, ExpenseAmended, ExpenseDeleted, ExpenseRecorded, LedgerOpened,
 };
-use ledger::testing::{Kind, TestDb};
+use ledger::testing::{eur, Kind, TestDb};
 use ledger::{
-    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId,
-    Position, Store, StreamId, UserId,
+    Amount, AppendRequest, BudgetId, Event, ExpectedVersion, ExpenseId, LedgerId, Position, Store,
+    StreamId, UserId,
 };
 use projections::{Projections, RunError};
 
@@ -22,10 +22,6 @@ ledger::on_both_backends!(
 /// More than two of the rebuild's pages (10,000 events each), so pages are read ahead
 /// while earlier ones are folded, and the last one is partial.
 const EXPENSES: usize = 23_000;
-
-fn eur() -> Currency {
-    Currency::parse("EUR").unwrap()
-}
 
 /// Writes one ledger with a budget, `EXPENSES` expenses in two large appends, then
 /// amendments and deletions of some of them. Returns the last position.

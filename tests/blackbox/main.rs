@@ -6,6 +6,7 @@ mod app;
 mod bench_http;
 mod cli_log;
 mod cli_verify;
+mod corrupt_log;
 mod demo;
 mod fan_out;
 mod helpers;

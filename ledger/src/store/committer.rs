@@ -11,10 +11,10 @@ use chrono::{SubsecRound, Utc};
 use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::JoinHandle;
 
+use super::backend::Backend;
 use crate::append::{Appended, Prepared};
 use crate::error::{AppendError, StoreError};
 use crate::ids::Position;
-use crate::store::Backend;
 
 /// Most events one transaction takes from the queue; a single larger append still
 /// goes in whole.
@@ -112,11 +112,7 @@ async fn run(
 }
 
 async fn commit_once(backend: &Backend, batch: &[Prepared]) -> Result<Vec<Answer>, StoreError> {
-    let now = Utc::now().trunc_subsecs(6);
-    match backend {
-        Backend::Postgres(b) => b.commit(batch, now).await,
-        Backend::Sqlite(b) => b.commit(batch, now).await,
-    }
+    backend.commit(batch, Utc::now().trunc_subsecs(6)).await
 }
 
 /// Commits a batch; if the database refuses it as a whole, commits its appends one

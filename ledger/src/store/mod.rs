@@ -4,9 +4,17 @@
 //! Callers validate and encode their appends in their own task, then hand them to
 //! the committer (see `committer.rs`), which commits whatever queued up together.
 //! Reads go straight to the backend; tails wake on the committed head.
+//!
+//! Here the facade; apart from it `backend` (which engine is open, and the dispatch
+//! to it), `committer` (group commit), `entries` (reading in constant memory) and
+//! `tail` (following the log).
+
+mod backend;
+mod committer;
+mod entries;
+mod tail;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use futures::Stream;
@@ -16,20 +24,20 @@ use tokio::task::JoinHandle;
 use crate::append::{AppendRequest, Appended, Prepared};
 use crate::chain::{ChainVerifier, Verification};
 use crate::checkpoint::{Checkpoint, LedgerState, MAX_PROJECTION_NAME};
-use crate::committer::{self, Pending};
 use crate::error::{AppendError, StoreError};
 use crate::ids::{ImportId, LedgerId, Position, StreamId, UserId};
 use crate::import_record::ImportRecord;
-use crate::postgres::PgBackend;
 use crate::recorded::{LogEntry, RecordedEvent};
-use crate::sqlite::SqliteBackend;
 use crate::user::{TokenHash, User};
+
+use backend::{dispatch, Backend};
+use committer::Pending;
+pub use entries::Entries;
+use entries::{paged, ENTRIES_AHEAD};
+pub use tail::Tail;
 
 /// Appends waiting for the committer before callers wait to hand theirs over.
 const QUEUE_DEPTH: usize = 8192;
-/// How often a tail looks at the log even without a wake-up, in case a wake-up
-/// was lost (a dropped LISTEN connection).
-const TAIL_POLL: Duration = Duration::from_millis(500);
 /// Rows fetched per round trip when streaming the log.
 const PAGE: i64 = 2000;
 
@@ -46,21 +54,6 @@ impl Default for StoreOptions {
             max_connections: 16,
         }
     }
-}
-
-/// The two storage engines behind one store.
-pub(crate) enum Backend {
-    Postgres(PgBackend),
-    Sqlite(SqliteBackend),
-}
-
-macro_rules! dispatch {
-    ($backend:expr, $b:ident => $body:expr) => {
-        match $backend {
-            Backend::Postgres($b) => $body,
-            Backend::Sqlite($b) => $body,
-        }
-    };
 }
 
 struct Inner {
@@ -100,14 +93,7 @@ impl Store {
     /// # Errors
     /// As [`Store::open`].
     pub async fn open_with(url: &str, options: StoreOptions) -> Result<Store, StoreError> {
-        let backend = if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-            Backend::Postgres(PgBackend::connect(url, &options).await?)
-        } else if url.contains("://") && !url.starts_with("sqlite:") {
-            return Err(StoreError::UnsupportedUrl(url.chars().take(80).collect()));
-        } else {
-            Backend::Sqlite(SqliteBackend::connect(url, &options).await?)
-        };
-        let backend = Arc::new(backend);
+        let backend = Arc::new(Backend::connect(url, &options).await?);
         let initial = dispatch!(&*backend, b => b.head().await)?;
         let (head_tx, head_rx) = watch::channel(initial);
         let head_tx = Arc::new(head_tx);
@@ -138,10 +124,7 @@ impl Store {
 
     /// The name of the backend, for reports: `postgres` or `sqlite`.
     pub fn backend_name(&self) -> &'static str {
-        match self.backend() {
-            Backend::Postgres(_) => "postgres",
-            Backend::Sqlite(_) => "sqlite",
-        }
+        self.backend().name()
     }
 
     /// Appends atomically and durably; returns once the events are committed.
@@ -442,104 +425,4 @@ fn check_projection_name(name: &str) -> Result<(), StoreError> {
 
 fn clamp(limit: usize) -> i64 {
     limit.clamp(1, 10_000) as i64
-}
-
-fn paged<F, Fut>(
-    after: Position,
-    fetch: F,
-) -> impl Stream<Item = Result<RecordedEvent, StoreError>> + Send + 'static
-where
-    F: Fn(Position) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<Vec<RecordedEvent>, StoreError>> + Send + 'static,
-{
-    use futures::StreamExt;
-    let pages = futures::stream::try_unfold((after, false), move |(from, done)| {
-        let page = if done { None } else { Some(fetch(from)) };
-        async move {
-            let Some(page) = page else { return Ok(None) };
-            let events = page.await?;
-            let Some(last) = events.last() else {
-                return Ok(None);
-            };
-            let next = (last.position, (events.len() as i64) < PAGE);
-            Ok(Some((events, next)))
-        }
-    });
-    pages
-        .map(|page: Result<Vec<RecordedEvent>, StoreError>| match page {
-            Ok(events) => futures::stream::iter(events.into_iter().map(Ok)).left_stream(),
-            Err(e) => futures::stream::once(async move { Err(e) }).right_stream(),
-        })
-        .flatten()
-}
-
-/// Batches [`Store::read_entries`] reads ahead of its caller. Deep enough that a reader
-/// or caller briefly descheduled on a busy machine does not stall the other (on two
-/// shared cores, 16 rebuilt faster than 4).
-pub(crate) const ENTRIES_AHEAD: usize = 16;
-
-/// Batches of the log read ahead by a task of their own; see [`Store::read_entries`].
-/// Dropping it stops the task.
-pub struct Entries<T> {
-    receiver: mpsc::Receiver<Result<Vec<T>, StoreError>>,
-    task: Option<AbortOnDrop>,
-}
-
-impl<T> Entries<T> {
-    /// The next batch, never empty; `None` after the last one, or after an error.
-    ///
-    /// # Errors
-    /// A database failure; nothing follows it.
-    pub async fn next(&mut self) -> Option<Result<Vec<T>, StoreError>> {
-        if let Some(batch) = self.receiver.recv().await {
-            return Some(batch);
-        }
-        // The reader is done. Had it panicked, the batches would end early without an
-        // error: the panic goes on here instead.
-        let mut task = self.task.take()?;
-        match (&mut task.0).await {
-            Ok(()) => None,
-            Err(e) => match e.try_into_panic() {
-                Ok(panic) => std::panic::resume_unwind(panic),
-                Err(_) => Some(Err(StoreError::Closed)),
-            },
-        }
-    }
-}
-
-/// A reader that follows the log; see [`Store::tail`].
-pub struct Tail {
-    store: Store,
-    after: Position,
-    head: watch::Receiver<Position>,
-}
-
-impl Tail {
-    /// The next events after the last ones returned, waiting until there are some.
-    ///
-    /// # Errors
-    /// On a database failure; the tail can be polled again afterwards.
-    pub async fn next(&mut self, limit: usize) -> Result<Vec<RecordedEvent>, StoreError> {
-        loop {
-            let events = self.store.read_all(self.after, limit).await?;
-            if let Some(last) = events.last() {
-                self.after = last.position;
-                return Ok(events);
-            }
-            let after = self.after;
-            let woke = tokio::time::timeout(TAIL_POLL, async {
-                self.head.wait_for(|h| *h > after).await.map(|_| ())
-            })
-            .await;
-            if let Ok(Err(_)) = woke {
-                // The store is gone; keep polling at a slow pace rather than spin.
-                tokio::time::sleep(TAIL_POLL).await;
-            }
-        }
-    }
-
-    /// The last position handed out.
-    pub fn position(&self) -> Position {
-        self.after
-    }
 }

@@ -4,12 +4,21 @@
 //! existing one, e.g. `postgres://postgres@127.0.0.1:5432/postgres`). Without it they
 //! skip and say so, unless `CI=true`, where a PostgreSQL test that cannot reach its
 //! database fails.
+//!
+//! Beside them, the fixtures tests of the store and of the projections share:
+//! `fixtures` ([`eur`], [`open_ledger`]) and [`history`], the random-history
+//! generator of the property tests.
+
+mod fixtures;
+pub mod history;
 
 use std::path::PathBuf;
 
 use sqlx::{Connection, PgConnection};
 
 use crate::store::Store;
+
+pub use fixtures::{eur, open_ledger};
 
 /// Which backend a test database is on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -39,8 +39,12 @@ impl TextError {
 }
 
 /// Free text: at most `max` characters, no control characters but line breaks and
-/// tabs (a description may have paragraphs).
-fn free_text(field: &'static str, value: &str, max: usize) -> Result<String, TextError> {
+/// tabs (a description may have paragraphs). Public for texts that are no part of
+/// a ledger (an operator's broadcast), so they follow the same rules.
+///
+/// # Errors
+/// A text too long or with control characters, naming `field`.
+pub fn free_text(field: &'static str, value: &str, max: usize) -> Result<String, TextError> {
     if value.chars().count() > max {
         return Err(TextError::TooLong { field, max });
     }
@@ -64,8 +68,8 @@ fn label(field: &'static str, value: &str, max: usize) -> Result<String, TextErr
 
 /// A bank's text made a label: trimmed, control characters as spaces, cut at `max`
 /// characters (a bank's 300-character memo is cut rather than refused); `None`
-/// when nothing is left.
-fn cleaned(value: &str, max: usize) -> Option<String> {
+/// when nothing is left. Public for other texts from files (a file's name).
+pub fn cleaned(value: &str, max: usize) -> Option<String> {
     let text: String = value
         .trim()
         .chars()

@@ -163,16 +163,21 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
     })
     .await?
     .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-    let payloads: Vec<(String, String)> = prepared
-        .rows
+    // The expenses' events as the import command writes them.
+    let start = ledger::commands::import::StartImport {
+        import_id: prepared.import_id,
+        format: prepared.format.clone(),
+        file_name: None,
+        rows: prepared.rows.len() as u64,
+    };
+    let mut append = ledger::commands::import::start(ledger, start, None);
+    for d in &prepared.rows {
+        append.record(d.expense.clone());
+    }
+    let request = append.complete(0, Vec::new());
+    let payloads: Vec<(String, String)> = request.writes[1..request.writes.len() - 1]
         .iter()
-        .map(|d| {
-            let event = Event::ExpenseRecorded(d.expense.clone());
-            (
-                StreamId::expense(d.expense.expense_id).to_string(),
-                event.encode(),
-            )
-        })
+        .map(|w| (w.stream.to_string(), w.events[0].encode()))
         .collect();
     let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
     create_baseline_table(&pool).await?;

@@ -142,16 +142,7 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
         tokio::task::spawn_blocking(move || PreparedImport::parse(&file, ledger, currency))
             .await?
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-    let payloads: Vec<(String, String)> = prepared
-        .expenses()
-        .map(|expense| {
-            let event = Event::ExpenseRecorded(expense.clone());
-            (
-                StreamId::expense(expense.expense_id).to_string(),
-                event.encode(),
-            )
-        })
-        .collect();
+    let payloads = prepared.expense_events(ledger);
     let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
     create_baseline_table(&pool).await?;
     let baseline_started = Instant::now();

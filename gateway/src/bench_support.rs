@@ -5,7 +5,6 @@
 
 use std::sync::Arc;
 
-use ledger::event::ExpenseRecorded;
 use ledger::{Currency, ImportId, ImportState, LedgerId, Position, Store, StoreError};
 use projections::Live;
 
@@ -37,9 +36,26 @@ impl PreparedImport {
         .map_err(|refused| refused.message)
     }
 
-    /// The expenses the rows would record, in the statement's order.
-    pub fn expenses(&self) -> impl Iterator<Item = &ExpenseRecorded> {
-        self.0.rows.iter().map(|draft| &draft.expense)
+    /// Each row's stream and event payload, exactly as the import command writes them,
+    /// in the statement's order.
+    pub fn expense_events(&self, ledger: LedgerId) -> Vec<(String, String)> {
+        let prepared = &self.0;
+        let start = ledger::commands::import::StartImport {
+            import_id: prepared.import_id,
+            format: prepared.format.clone(),
+            file_name: None,
+            rows: prepared.rows.len() as u64,
+        };
+        let mut append = ledger::commands::import::start(ledger, start, None);
+        for draft in &prepared.rows {
+            append.record(draft.expense.clone());
+        }
+        let request = append.complete(0, Vec::new());
+        // Between ImportStarted and ImportCompleted: one write per row.
+        request.writes[1..request.writes.len() - 1]
+            .iter()
+            .map(|write| (write.stream.to_string(), write.events[0].encode()))
+            .collect()
     }
 }
 

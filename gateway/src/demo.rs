@@ -3,10 +3,13 @@
 
 use anyhow::Context;
 use chrono::{Days, Utc};
-use ledger::event::{BudgetPeriod, BudgetSet, ExpenseRecorded, LedgerOpened, MemberGranted, Role};
+use ledger::commands::budget::{self, BudgetSpec, Thresholds};
+use ledger::commands::expense::{self, NewExpense};
+use ledger::commands::ledger::{self as ledgers, OpenLedger};
+use ledger::event::{BudgetPeriod, Role};
 use ledger::{
-    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId,
-    Metadata, Store, StreamId, TokenHash, User, UserId,
+    Amount, BudgetId, Category, Currency, ExpectedVersion, ExpenseId, LedgerId, LedgerName,
+    Merchant, Metadata, Store, Tag, TokenHash, User, UserId,
 };
 use rust_decimal::Decimal;
 
@@ -74,30 +77,23 @@ pub(crate) async fn seed(store: &Store) -> anyhow::Result<Demo> {
         device_id: Some("demo".into()),
         ..Metadata::default()
     };
-    let opened = Event::LedgerOpened(LedgerOpened {
-        ledger_id: ledger,
-        name: "Household".into(),
+    let open = OpenLedger {
+        owner: owner.user_id,
+        name: LedgerName::parse("Household")?,
         currency: eur,
         timezone: "Europe/Berlin".into(),
-        owner: owner.user_id,
-    });
-    let member = Event::MemberGranted(MemberGranted {
-        user_id: partner.user_id,
-        role: Role::Member,
-    });
-    let mut events = store
-        .append(
-            AppendRequest::new(
-                ledger,
-                StreamId::ledger(ledger),
-                ExpectedVersion::NoStream,
-                vec![opened, member],
-            )
-            .metadata(by(owner.user_id)),
-        )
-        .await?
-        .positions()
-        .count();
+    };
+    // Opened with its second member in one append.
+    let mut opening = ledgers::open(ledger, open, by(owner.user_id));
+    let member = ledgers::grant(
+        ledger,
+        partner.user_id,
+        Role::Member,
+        true,
+        Metadata::default(),
+    )?;
+    opening.writes.extend(member.writes);
+    let mut events = store.append(opening).await?.positions().count();
 
     for (category, amount, period) in [
         (Some("groceries"), "450", BudgetPeriod::Monthly),
@@ -105,25 +101,20 @@ pub(crate) async fn seed(store: &Store) -> anyhow::Result<Demo> {
         (Some("transport"), "60", BudgetPeriod::Weekly),
         (None, "2500", BudgetPeriod::Monthly),
     ] {
-        let budget_id = BudgetId::new();
-        let set = Event::BudgetSet(BudgetSet {
-            budget_id,
-            category: category.map(str::to_owned),
+        let spec = BudgetSpec {
+            category: category.map(Category::parse).transpose()?,
             amount: Amount::parse(amount, eur)?,
             period,
-            thresholds: vec![80, 100],
-        });
-        let request = AppendRequest::new(
+            thresholds: Thresholds::parse(None)?,
+        };
+        let request = budget::set(
             ledger,
-            StreamId::budget(budget_id),
+            BudgetId::new(),
+            spec,
             ExpectedVersion::NoStream,
-            vec![set],
+            by(owner.user_id),
         );
-        events += store
-            .append(request.metadata(by(owner.user_id)))
-            .await?
-            .positions()
-            .count();
+        events += store.append(request).await?.positions().count();
     }
 
     let mut random = Random(0x5eed_1e06_e700_0001);
@@ -142,36 +133,27 @@ pub(crate) async fn seed(store: &Store) -> anyhow::Result<Demo> {
             } else {
                 spread
             };
-            let expense = ExpenseRecorded {
+            let expense = NewExpense {
                 expense_id: ExpenseId::new(),
                 amount: Amount::from_decimal(Decimal::new(cents, 2), eur)?,
                 occurred_on: date,
-                category: category.into(),
-                merchant: Some(merchants[random.below(merchants.len())].into()),
+                category: Category::parse(category)?,
+                merchant: Some(Merchant::parse(merchants[random.below(merchants.len())])?),
                 description: None,
                 tags: if random.chance(10) {
-                    vec!["shared".into()]
+                    vec![Tag::parse("shared")?]
                 } else {
                     vec![]
                 },
-                original_amount: None,
-                original_currency: None,
-                import_id: None,
+                original: None,
             };
             let who = if random.chance(40) {
                 partner.user_id
             } else {
                 owner.user_id
             };
-            let stream = StreamId::expense(expense.expense_id);
-            let request = AppendRequest::new(
-                ledger,
-                stream,
-                ExpectedVersion::NoStream,
-                vec![Event::ExpenseRecorded(expense)],
-            );
             events += store
-                .append(request.metadata(by(who)))
+                .append(expense::record(ledger, expense, by(who)))
                 .await?
                 .positions()
                 .count();

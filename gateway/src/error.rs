@@ -4,7 +4,7 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use ledger::{AppendError, StoreError};
+use ledger::{AppendError, CommandError, StoreError, TextError};
 use serde_json::{json, Value};
 
 /// Everything a request can fail with. Internal failures are logged in full and
@@ -159,6 +159,38 @@ impl From<AppendError> for ApiError {
                 field: None,
             },
             AppendError::Store(e) => e.into(),
+        }
+    }
+}
+
+impl From<TextError> for ApiError {
+    fn from(e: TextError) -> Self {
+        ApiError::invalid(e.field(), e)
+    }
+}
+
+/// The commands' refusals as the API answers them. A 409 about an expense also
+/// carries the expense as it stands, which only its handler has: see
+/// `routes/expenses.rs`.
+impl From<CommandError> for ApiError {
+    fn from(e: CommandError) -> Self {
+        match e {
+            CommandError::ExpenseDeleted { version, .. }
+            | CommandError::AlreadyDeleted { version, .. } => ApiError::Conflict {
+                code: "deleted",
+                message: e.to_string(),
+                version: Some(version),
+                current: None,
+            },
+            CommandError::NothingToChange => ApiError::Invalid {
+                message: e.to_string(),
+                field: None,
+            },
+            CommandError::NoBudget { .. } => ApiError::NotFound(e.to_string()),
+            CommandError::Thresholds => ApiError::invalid("thresholds", e),
+            CommandError::NoUser(_) | CommandError::NotAMember(_) | CommandError::Owner(_) => {
+                ApiError::invalid("user_id", e)
+            }
         }
     }
 }

@@ -1,49 +1,13 @@
-//! Checks on what clients send, at the boundary: texts of sane length, dates,
-//! amounts in the ledger's currency. Past here nothing is checked again.
+//! Checks on what clients send, at the boundary: dates, amounts in the ledger's
+//! currency, time zones. Texts are `ledger::text`'s newtypes, parsed with their own
+//! `parse` (a `TextError` becomes the 422 through `From`). Past here nothing is
+//! checked again.
 
 use chrono::{Datelike, NaiveDate};
 use ledger::{Amount, Currency};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::ApiError;
-
-/// A short label (category, merchant): trimmed, 1 to `max` characters, no control
-/// characters.
-pub(crate) fn label(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
-    let value = value.trim();
-    if value.is_empty() {
-        return Err(ApiError::invalid(field, "must not be empty"));
-    }
-    text(field, value, max)
-}
-
-/// Free text (a description): at most `max` characters, no control characters
-/// other than line breaks and tabs.
-pub(crate) fn text(field: &'static str, value: &str, max: usize) -> Result<String, ApiError> {
-    if value.chars().count() > max {
-        return Err(ApiError::invalid(
-            field,
-            format!("at most {max} characters"),
-        ));
-    }
-    if value
-        .chars()
-        .any(|c| c.is_control() && !matches!(c, '\n' | '\t'))
-    {
-        return Err(ApiError::invalid(
-            field,
-            "must not contain control characters",
-        ));
-    }
-    Ok(value.to_owned())
-}
-
-pub(crate) fn tags(values: &[String]) -> Result<Vec<String>, ApiError> {
-    if values.len() > 20 {
-        return Err(ApiError::invalid("tags", "at most 20 tags"));
-    }
-    values.iter().map(|t| label("tags", t, 40)).collect()
-}
 
 /// A calendar date, `YYYY-MM-DD`, between 1970 and 2200.
 pub(crate) fn date(field: &'static str, value: &str) -> Result<NaiveDate, ApiError> {

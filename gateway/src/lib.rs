@@ -5,11 +5,14 @@
 //! - [`startup`]: [`startup::Application`]: open the log, start the read models, bind,
 //!   serve until told to stop. [`config`]: what it is started with.
 //! - `state`: what every handler shares; `auth`: who is calling and their role;
-//!   `error`: the one error type and the contract's error body; `extract`: request
-//!   extractors that answer with that body; `input`: checks on what clients send.
-//! - `routes/`: the HTTP API, a module per resource; `routes/openapi.rs`: the OpenAPI
-//!   document's frame and answer shapes (each route documents itself where it is
-//!   registered).
+//!   `error`: the one error type and the contract's error body (`ledger`'s text and
+//!   command refusals included); `extract`: request extractors that answer with that
+//!   body; `input`: checks on dates, amounts and time zones (texts are `ledger::text`).
+//! - `routes/`: the HTTP API, a module per resource. Writes parse, authorize and call
+//!   `ledger::commands`; every answer is a typed struct beside its handler
+//!   (`routes/answers.rs` for the shared ones). `routes/openapi.rs`: the OpenAPI
+//!   document's frame and the schemas of other crates' types (each route documents
+//!   itself where it is registered).
 //! - `imports/`: statement imports: parse, deduplicate, one atomic append, progress.
 //! - `live/`: live updates: the hub that serializes each delta once and queues it,
 //!   bounded, for its followers; the subscription logic both transports share; the

@@ -8,6 +8,11 @@
 //! - [`ids`]: typed UUIDs, stream names and log positions.
 //! - [`money`]: ISO-4217 currencies and exact amounts at their precision.
 //! - [`event`]: the domain events, their schema versions and upcasters.
+//! - [`text`]: categories, merchants, descriptions, names and tags as newtypes
+//!   parsed once at the boundary; every text limit is there.
+//! - [`commands`]: every change a user can ask for, decided without I/O: parsed
+//!   input and current state in, the [`AppendRequest`] to append (or a
+//!   [`CommandError`]) out; one file per aggregate.
 //! - `recorded`: an event as stored, with its position, metadata and hashes.
 //! - `chain`: the per-ledger hash chain and its verifier.
 //! - `checkpoint`: saved projection state, per ledger, beside the projection's position.
@@ -30,6 +35,7 @@ mod append;
 mod batch;
 mod chain;
 mod checkpoint;
+pub mod commands;
 mod error;
 pub mod event;
 pub mod ids;
@@ -41,6 +47,7 @@ mod sqlite;
 mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod text;
 mod user;
 
 pub use append::{
@@ -49,6 +56,7 @@ pub use append::{
 };
 pub use chain::{ChainVerifier, Hash, Verification};
 pub use checkpoint::{Checkpoint, LedgerState};
+pub use commands::CommandError;
 pub use error::{AppendError, DecodeError, MoneyError, ParseIdError, StoreError};
 pub use event::Event;
 pub use ids::{
@@ -58,4 +66,5 @@ pub use import_record::{ImportRecord, ImportState};
 pub use money::{Amount, Currency};
 pub use recorded::{LogEntry, Metadata, RecordedEvent};
 pub use store::{Entries, Store, StoreOptions, Tail};
+pub use text::{Category, Description, LedgerName, Merchant, Tag, TextError, UserName};
 pub use user::{TokenHash, User, MAX_USER_NAME};

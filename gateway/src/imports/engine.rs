@@ -28,10 +28,11 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError, Weak};
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, Utc};
-use ledger::event::{ImportCompleted, ImportRowError, ImportStarted};
+use ledger::commands::import::{self as command, StartImport};
+use ledger::event::ImportRowError;
 use ledger::{
-    AppendError, AppendRequest, Event, ExpectedVersion, ExpenseId, ImportId, ImportRecord,
-    ImportState, LedgerId, Metadata, Position, Store, StoreError, StreamId, UserId,
+    AppendError, AppendRequest, ExpenseId, ImportId, ImportRecord, ImportState, LedgerId, Position,
+    Store, StoreError, UserId,
 };
 use projections::Live;
 use rust_decimal::Decimal;
@@ -561,60 +562,34 @@ impl Imports {
         found: &Found,
         actor: Option<UserId>,
     ) -> Result<AppendRequest, Stop> {
-        let import = StreamId::import(prepared.import_id);
-        let started = Event::ImportStarted(ImportStarted {
+        let start = StartImport {
             import_id: prepared.import_id,
             format: prepared.format.clone(),
             file_name: prepared.file_name.clone(),
             rows: prepared.rows.len() as u64,
-        });
-        let mut request = AppendRequest::new(
-            prepared.ledger,
-            import,
-            ExpectedVersion::NoStream,
-            vec![started],
-        )
-        .metadata(Metadata {
-            actor,
-            correlation_id: Some(prepared.import_id.as_uuid()),
-            ..Metadata::default()
-        });
-        request.writes.reserve(found.fresh.len() + 1);
+        };
+        let mut append = command::start(prepared.ledger, start, actor);
+        append.reserve(found.fresh.len());
         self.progress(running, Stage::Appending, 0);
         for (n, chunk) in found.fresh.chunks(CHUNK).enumerate() {
             self.check(running)?;
             for &i in chunk {
-                let expense = prepared.rows[i].expense.clone();
-                request.writes.push(ledger::StreamWrite {
-                    stream: StreamId::expense(expense.expense_id),
-                    expected: ExpectedVersion::NoStream,
-                    events: vec![Event::ExpenseRecorded(expense)],
-                });
+                append.record(prepared.rows[i].expense.clone());
             }
             let built = (n * CHUNK + chunk.len()) as u64;
             // Rows found to be duplicates count as done in this stage too.
             self.progress(running, Stage::Appending, built + found.duplicates);
             self.pace().await;
         }
-        let completed = Event::ImportCompleted(ImportCompleted {
-            import_id: prepared.import_id,
-            imported: found.fresh.len() as u64,
-            duplicates: found.duplicates,
-            errors: prepared
-                .errors
-                .iter()
-                .map(|e| ImportRowError {
-                    line: e.line as u64,
-                    message: e.message.clone(),
-                })
-                .collect(),
-        });
-        request.writes.push(ledger::StreamWrite {
-            stream: import,
-            expected: ExpectedVersion::Any,
-            events: vec![completed],
-        });
-        Ok(request)
+        let errors = prepared
+            .errors
+            .iter()
+            .map(|e| ImportRowError {
+                line: e.line as u64,
+                message: e.message.clone(),
+            })
+            .collect();
+        Ok(append.complete(found.duplicates, errors))
     }
 
     /// Waits for `work` unless the server starts shutting down first.

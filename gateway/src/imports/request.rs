@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use chrono::Datelike;
-use ledger::event::ExpenseRecorded;
-use ledger::{Amount, Currency, ExpenseId, ImportId, LedgerId};
+use ledger::commands::expense::NewExpense;
+use ledger::{Amount, Category, Currency, Description, ExpenseId, ImportId, LedgerId, Merchant};
 use serde::Deserialize;
 use statements::{ColumnMapping, ColumnRef, Options, RowError};
 
@@ -15,6 +15,8 @@ use statements::{ColumnMapping, ColumnRef, Options, RowError};
 pub(crate) const MAX_ROWS: usize = statements::DEFAULT_MAX_ROWS;
 /// The category of rows the statement gives none, unless `category` says otherwise.
 pub(crate) const DEFAULT_CATEGORY: &str = "uncategorized";
+/// Longest file name kept, in characters.
+const MAX_FILE_NAME: usize = 255;
 
 /// The query of `POST /v1/ledgers/{lid}/imports` (and the CLI's flags).
 #[derive(Clone, Debug, Default, Deserialize, utoipa::IntoParams)]
@@ -113,7 +115,7 @@ pub(crate) struct Prepared {
 #[derive(Debug)]
 pub(crate) struct Draft {
     pub(crate) line: u64,
-    pub(crate) expense: ExpenseRecorded,
+    pub(crate) expense: NewExpense,
 }
 
 /// The expense id a statement row records under: the same row (same fingerprint)
@@ -255,29 +257,29 @@ pub(crate) fn prepare(
     import_id: ImportId,
 ) -> Result<Prepared, Refused> {
     let options = options(query, currency)?;
-    let default_category = match query.category.as_deref().map(str::trim) {
-        None => DEFAULT_CATEGORY.to_owned(),
-        Some(c) if !c.is_empty() && c.chars().count() <= 64 && !c.chars().any(char::is_control) => {
-            c.to_owned()
-        }
-        Some(_) => {
-            return Err(Refused::option(
-                "category",
-                "1 to 64 characters, no control characters",
-            ))
-        }
-    };
+    // Stricter than a category sent by hand: no tabs or line breaks either.
+    let default_category = match query.category.as_deref() {
+        None => Category::parse(DEFAULT_CATEGORY).ok(),
+        Some(c) => Category::parse(c)
+            .ok()
+            .filter(|c| !c.as_str().chars().any(char::is_control)),
+    }
+    .ok_or_else(|| {
+        Refused::option(
+            "category",
+            format!("1 to {} characters, no control characters", Category::MAX),
+        )
+    })?;
     let file_name = query
         .file_name
         .as_deref()
-        .map(|n| clean(n, 255))
-        .filter(|n| !n.is_empty());
+        .and_then(|n| ledger::text::cleaned(n, MAX_FILE_NAME));
     let parsed = statements::parse(bytes, &options)?;
     let statement = parsed.statement;
     let mut errors = statement.errors;
     let mut rows = Vec::with_capacity(statement.rows.len());
     for row in statement.rows {
-        match draft(&row, ledger, currency, &default_category, import_id) {
+        match draft(&row, ledger, currency, &default_category) {
             Ok(expense) => rows.push(Draft {
                 line: row.line as u64,
                 expense,
@@ -317,9 +319,8 @@ fn draft(
     row: &statements::Row,
     ledger: LedgerId,
     currency: Currency,
-    default_category: &str,
-    import_id: ImportId,
-) -> Result<ExpenseRecorded, String> {
+    default_category: &Category,
+) -> Result<NewExpense, String> {
     if !(1970..=2200).contains(&row.date.year()) {
         return Err(format!("date {} is not between 1970 and 2200", row.date));
     }
@@ -330,16 +331,11 @@ fn draft(
     let category = row
         .category
         .as_deref()
-        .map(|c| clean(c, 64))
-        .filter(|c| !c.is_empty())
-        .unwrap_or_else(|| default_category.to_owned());
-    let merchant = Some(clean(&row.description, 128)).filter(|m| !m.is_empty());
-    let description = row
-        .memo
-        .as_deref()
-        .map(|m| clean(m, 2000))
-        .filter(|m| !m.is_empty());
-    Ok(ExpenseRecorded {
+        .and_then(Category::cleaned)
+        .unwrap_or_else(|| default_category.clone());
+    let merchant = Merchant::cleaned(&row.description);
+    let description = row.memo.as_deref().and_then(Description::cleaned);
+    Ok(NewExpense {
         expense_id: expense_id_for(ledger, &row.fingerprint),
         amount,
         occurred_on: row.date,
@@ -347,22 +343,8 @@ fn draft(
         merchant,
         description,
         tags: Vec::new(),
-        original_amount: None,
-        original_currency: None,
-        import_id: Some(import_id),
+        original: None,
     })
-}
-
-/// Banks' texts as labels: trimmed, control characters as spaces, at most `max`
-/// characters (a bank's 300-character memo is cut rather than refused).
-fn clean(text: &str, max: usize) -> String {
-    text.trim()
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .take(max)
-        .collect::<String>()
-        .trim()
-        .to_owned()
 }
 
 fn content_hash(bytes: &[u8], query: &ImportQuery) -> String {
@@ -393,8 +375,11 @@ mod tests {
         assert_ne!(a.rows[0].expense.expense_id, a.rows[1].expense.expense_id);
         assert_eq!(a.rows[0].expense.expense_id, b.rows[0].expense.expense_id);
         assert_eq!(a.rows[0].line, 2);
-        assert_eq!(a.rows[0].expense.category, DEFAULT_CATEGORY);
-        assert_eq!(a.rows[0].expense.merchant.as_deref(), Some("Coffee"));
+        assert_eq!(a.rows[0].expense.category.as_str(), DEFAULT_CATEGORY);
+        assert_eq!(
+            a.rows[0].expense.merchant.as_ref().map(Merchant::as_str),
+            Some("Coffee")
+        );
         let elsewhere = prepare(csv, &q, LedgerId::new(), eur(), ImportId::new()).unwrap();
         assert_ne!(
             elsewhere.rows[0].expense.expense_id,

@@ -8,13 +8,56 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::IntoResponse;
 use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use std::collections::BTreeMap;
+
+use ledger::Position;
+use projections::LiveStatus;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::live::connections::ConnectionInfo;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::routes::openapi::{Connections, Delivered, ErrorBody, Status};
+use crate::routes::openapi::ErrorBody;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Status {
+    #[schema(value_type = i64)]
+    head: Position,
+    #[schema(example = "postgres")]
+    backend: &'static str,
+    #[schema(value_type = crate::routes::openapi::ProjectionStatus)]
+    projections: LiveStatus,
+    /// Events committed but not yet folded.
+    lag: i64,
+    /// Open sockets of this server process.
+    #[schema(value_type = u64)]
+    connections: usize,
+    /// Subscriptions per topic.
+    #[schema(value_type = BTreeMap<String, u64>)]
+    subscriptions: BTreeMap<String, usize>,
+    /// Deltas this process could not queue for a socket (that socket resyncs).
+    queue_drops: u64,
+    /// Times a socket fell behind and was sent fresh snapshots.
+    resyncs: u64,
+    /// Delta frames written to sockets by this process.
+    deltas_sent: u64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Connections {
+    #[schema(value_type = Vec<crate::routes::openapi::Connection>)]
+    connections: Vec<ConnectionInfo>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Delivered {
+    /// Sockets of this server process the notification was queued on.
+    #[schema(value_type = u64)]
+    delivered_to: usize,
+}
 use crate::state::AppState;
 
 fn admin_only(caller: Caller) -> Result<(), ApiError> {
@@ -39,21 +82,21 @@ fn admin_only(caller: Caller) -> Result<(), ApiError> {
 pub(crate) async fn status(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Status>, ApiError> {
     admin_only(caller)?;
     let head = state.store.head().await?;
     let projections = state.live.status();
-    Ok(Json(json!({
-        "head": head,
-        "backend": state.store.backend_name(),
-        "projections": projections,
-        "lag": head.get() - projections.position.get(),
-        "connections": state.connections.count(),
-        "subscriptions": state.connections.topics(),
-        "queue_drops": state.hub.queue_drops(),
-        "resyncs": state.connections.resyncs.load(Ordering::Relaxed),
-        "deltas_sent": state.connections.deltas_sent.load(Ordering::Relaxed),
-    })))
+    Ok(Json(Status {
+        head,
+        backend: state.store.backend_name(),
+        lag: head.get() - projections.position.get(),
+        projections,
+        connections: state.connections.count(),
+        subscriptions: state.connections.topics(),
+        queue_drops: state.hub.queue_drops(),
+        resyncs: state.connections.resyncs.load(Ordering::Relaxed),
+        deltas_sent: state.connections.deltas_sent.load(Ordering::Relaxed),
+    }))
 }
 
 /// `GET /v1/connections`: one row per live socket.
@@ -70,10 +113,15 @@ pub(crate) async fn status(
 pub(crate) async fn connections(
     State(state): State<AppState>,
     caller: Caller,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Connections>, ApiError> {
     admin_only(caller)?;
-    Ok(Json(json!({ "connections": state.connections.list() })))
+    Ok(Json(Connections {
+        connections: state.connections.list(),
+    }))
 }
+
+/// Longest broadcast message, in characters.
+const MAX_MESSAGE: usize = 2000;
 
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -103,9 +151,9 @@ pub(crate) async fn broadcast(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<Broadcast>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Delivered>, ApiError> {
     admin_only(caller)?;
-    let message = crate::input::text("message", &body.message, 2000)?;
+    let message = ledger::text::free_text("message", &body.message, MAX_MESSAGE)?;
     let severity = body.severity.unwrap_or_else(|| "info".into());
     if !["info", "warning", "critical"].contains(&severity.as_str()) {
         return Err(ApiError::invalid("severity", "info, warning or critical"));
@@ -113,7 +161,9 @@ pub(crate) async fn broadcast(
     let delivered = state.connections.broadcast(
         json!({ "type": "notification", "data": { "message": message, "severity": severity } }),
     );
-    Ok(Json(json!({ "delivered_to": delivered })))
+    Ok(Json(Delivered {
+        delivered_to: delivered,
+    }))
 }
 
 /// `GET /metrics`, in Prometheus' text format (no token: scrape it from inside).

@@ -4,16 +4,16 @@ use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::Json;
 use chrono::{DateTime, Utc};
-use ledger::event::{AlertSnoozed, BudgetPeriod, BudgetRemoved, BudgetSet, Role};
-use ledger::{AppendRequest, BudgetId, Event, ExpectedVersion, LedgerId, Metadata, StreamId};
+use ledger::commands::budget::{self as command, BudgetSpec, Thresholds};
+use ledger::event::{BudgetPeriod, Role};
+use ledger::{AppendRequest, BudgetId, Category, ExpectedVersion, LedgerId, Metadata};
 use serde::Deserialize;
-use serde_json::{json, Value};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{idempotency_key, if_match, ApiJson, ApiPath};
-use crate::input;
-use crate::routes::openapi::{ErrorBody, Idempotency, IfMatch, Written};
+use crate::routes::answers::Written;
+use crate::routes::openapi::{ErrorBody, Idempotency, IfMatch};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -33,44 +33,28 @@ pub(crate) struct BudgetBody {
     thresholds: Option<Vec<u32>>,
 }
 
-fn thresholds(values: Option<Vec<u32>>) -> Result<Vec<u32>, ApiError> {
-    let mut values = values.unwrap_or_else(|| vec![80, 100]);
-    if values.is_empty() || values.len() > 10 || values.iter().any(|t| !(1..=1000).contains(t)) {
-        return Err(ApiError::invalid(
-            "thresholds",
-            "1 to 10 percentages between 1 and 1000",
-        ));
-    }
-    values.sort_unstable();
-    values.dedup();
-    Ok(values)
-}
-
-/// Appends one event to a budget's stream on behalf of the caller.
-async fn append(
-    state: &AppState,
+/// Who writes, and what version they expect the budget's stream at.
+fn write_headers(
     caller: Caller,
     headers: &HeaderMap,
-    ledger: LedgerId,
-    budget: BudgetId,
-    event: Event,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<(ExpectedVersion, Metadata), ApiError> {
     let metadata = Metadata {
         actor: caller.user(),
         idempotency_key: idempotency_key(headers)?,
         ..Metadata::default()
     };
     let expected = if_match(headers)?.map_or(ExpectedVersion::Any, ExpectedVersion::Exact);
-    let request = AppendRequest::new(ledger, StreamId::budget(budget), expected, vec![event])
-        .metadata(metadata);
-    let appended = state.append(request).await?;
-    Ok(Json(
-        json!({ "version": appended.version(), "position": appended.last_position }),
-    ))
+    Ok((expected, metadata))
 }
 
-/// A budget of this ledger that the read models know, after letting them catch up.
-async fn existing(state: &AppState, ledger: LedgerId, budget: BudgetId) -> Result<(), ApiError> {
+async fn append(state: &AppState, request: AppendRequest) -> Result<Json<Written>, ApiError> {
+    let appended = state.append(request).await?;
+    Ok(Json(Written::from(&appended)))
+}
+
+/// Whether the read models know this budget in this ledger, after letting them
+/// catch up with the log if they do not yet.
+async fn exists(state: &AppState, ledger: LedgerId, budget: BudgetId) -> Result<bool, ApiError> {
     let known = |state: &AppState| {
         state.live.read(|p| {
             p.ledger(ledger)
@@ -78,16 +62,10 @@ async fn existing(state: &AppState, ledger: LedgerId, budget: BudgetId) -> Resul
         })
     };
     if known(state) {
-        return Ok(());
+        return Ok(true);
     }
     state.caught_up(state.store.head().await?).await;
-    if known(state) {
-        Ok(())
-    } else {
-        Err(ApiError::NotFound(format!(
-            "no budget {budget} in ledger {ledger}"
-        )))
-    }
+    Ok(known(state))
 }
 
 /// `PUT /v1/ledgers/{lid}/budgets/{bid}`: creates or replaces; re-arms its alerts.
@@ -118,7 +96,7 @@ pub(crate) async fn set(
     ApiPath((ledger, budget_id)): ApiPath<(LedgerId, BudgetId)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<BudgetBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Written>, ApiError> {
     caller.require(&state, ledger, Role::Member).await?;
     let currency = state
         .live
@@ -126,24 +104,16 @@ pub(crate) async fn set(
         .ok_or_else(|| ApiError::NotFound(format!("no ledger {ledger}")))?;
     let amount = ledger::Amount::parse_positive(&body.amount, currency)
         .map_err(|e| ApiError::invalid("amount", e))?;
-    let set = BudgetSet {
-        budget_id,
-        category: body
-            .category
-            .as_deref()
-            .map(|c| input::label("category", c, 64))
-            .transpose()?,
+    let spec = BudgetSpec {
+        category: body.category.as_deref().map(Category::parse).transpose()?,
         amount,
         period: body.period,
-        thresholds: thresholds(body.thresholds)?,
+        thresholds: Thresholds::parse(body.thresholds)?,
     };
+    let (expected, metadata) = write_headers(caller, &headers)?;
     append(
         &state,
-        caller,
-        &headers,
-        ledger,
-        budget_id,
-        Event::BudgetSet(set),
+        command::set(ledger, budget_id, spec, expected, metadata),
     )
     .await
 }
@@ -172,16 +142,15 @@ pub(crate) async fn remove(
     caller: Caller,
     ApiPath((ledger, budget_id)): ApiPath<(LedgerId, BudgetId)>,
     headers: HeaderMap,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Written>, ApiError> {
     caller.require(&state, ledger, Role::Member).await?;
-    existing(&state, ledger, budget_id).await?;
+    let exists = exists(&state, ledger, budget_id).await?;
+    // A missing budget is answered before the headers are read, as it always was.
+    command::existing(ledger, budget_id, exists)?;
+    let (expected, metadata) = write_headers(caller, &headers)?;
     append(
         &state,
-        caller,
-        &headers,
-        ledger,
-        budget_id,
-        Event::BudgetRemoved(BudgetRemoved { budget_id }),
+        command::remove(ledger, budget_id, exists, expected, metadata)?,
     )
     .await
 }
@@ -222,12 +191,11 @@ pub(crate) async fn snooze(
     ApiPath((ledger, budget_id)): ApiPath<(LedgerId, BudgetId)>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Snooze>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Written>, ApiError> {
     caller.require(&state, ledger, Role::Member).await?;
-    existing(&state, ledger, budget_id).await?;
-    let event = Event::AlertSnoozed(AlertSnoozed {
-        budget_id,
-        until: body.until,
-    });
-    append(&state, caller, &headers, ledger, budget_id, event).await
+    let exists = exists(&state, ledger, budget_id).await?;
+    command::existing(ledger, budget_id, exists)?;
+    let (expected, metadata) = write_headers(caller, &headers)?;
+    let request = command::snooze(ledger, budget_id, body.until, exists, expected, metadata)?;
+    append(&state, request).await
 }

@@ -2,12 +2,37 @@
 
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use ledger::Position;
+use serde::Serialize;
 
 use crate::error::ApiError;
-use crate::routes::openapi::{Health, NotReady, Ready};
 use crate::state::AppState;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Health {
+    ok: bool,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Ready {
+    ok: bool,
+    /// The last committed log position.
+    #[schema(value_type = i64)]
+    head: Position,
+    /// The position the read models reflect.
+    #[schema(value_type = i64)]
+    position: Position,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct NotReady {
+    ok: bool,
+    /// Why not: the database's error or the read models'.
+    #[schema(required = true)]
+    error: Option<String>,
+}
 
 /// Alive while the process runs.
 #[utoipa::path(
@@ -17,8 +42,8 @@ use crate::state::AppState;
     security(()),
     responses((status = 200, description = "The process runs", body = Health)),
 )]
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({ "ok": true }))
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health { ok: true })
 }
 
 /// Ready when the database answers and the read models are running.
@@ -32,21 +57,24 @@ pub(crate) async fn healthz() -> Json<Value> {
         (status = 503, description = "The database does not answer or the read models stopped", body = NotReady),
     ),
 )]
-pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
     let status = state.live.status();
+    let not_ready = |error| {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(NotReady { ok: false, error }),
+        )
+            .into_response()
+    };
     match state.store.head().await {
-        Ok(head) if status.error.is_none() => (
-            StatusCode::OK,
-            Json(json!({ "ok": true, "head": head, "position": status.position })),
-        ),
-        Ok(_) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ok": false, "error": status.error })),
-        ),
-        Err(e) => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "ok": false, "error": e.to_string() })),
-        ),
+        Ok(head) if status.error.is_none() => Json(Ready {
+            ok: true,
+            head,
+            position: status.position,
+        })
+        .into_response(),
+        Ok(_) => not_ready(status.error),
+        Err(e) => not_ready(Some(e.to_string())),
     }
 }
 

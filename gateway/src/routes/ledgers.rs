@@ -3,16 +3,17 @@
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use ledger::event::{LedgerOpened, MemberGranted, Role};
-use ledger::{AppendRequest, Event, ExpectedVersion, LedgerId, Metadata, StreamId, UserId};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use ledger::commands::ledger::{self as command, OpenLedger};
+use ledger::event::Role;
+use ledger::{LedgerId, LedgerName, Metadata, Position, UserId};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{idempotency_key, ApiJson, ApiPath};
 use crate::input;
-use crate::routes::openapi::{ErrorBody, Idempotency, LedgerCreated, Positioned};
+use crate::routes::answers::Positioned;
+use crate::routes::openapi::{ErrorBody, Idempotency};
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -26,6 +27,15 @@ pub(crate) struct NewLedger {
     /// IANA name; `UTC` when absent.
     #[schema(example = "Europe/Berlin")]
     timezone: Option<String>,
+}
+
+/// `POST /v1/ledgers`' answer.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct LedgerCreated {
+    #[schema(value_type = uuid::Uuid)]
+    ledger_id: LedgerId,
+    #[schema(value_type = i64)]
+    position: Position,
 }
 
 /// `POST /v1/ledgers`: the caller becomes its owner.
@@ -49,45 +59,33 @@ pub(crate) async fn create(
     caller: Caller,
     headers: HeaderMap,
     ApiJson(body): ApiJson<NewLedger>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<LedgerCreated>), ApiError> {
     let Some(owner) = caller.user() else {
         return Err(ApiError::Forbidden(
             "a ledger is owned by a user; the admin owns none".into(),
         ));
     };
     let key = idempotency_key(&headers)?;
-    // A retried create with the same key names the same ledger, so the retry is
-    // recognised as the same request.
-    let ledger_id = match &key {
-        Some(k) => LedgerId::from_uuid(uuid::Uuid::new_v5(
-            &owner.as_uuid(),
-            format!("ledger:{k}").as_bytes(),
-        )),
-        None => LedgerId::new(),
-    };
-    let opened = LedgerOpened {
-        ledger_id,
-        name: input::label("name", &body.name, 200)?,
+    let ledger_id = command::new_id(owner, key.as_deref());
+    let open = OpenLedger {
+        owner,
+        name: LedgerName::parse(&body.name)?,
         currency: input::currency("currency", &body.currency)?,
         timezone: input::timezone(body.timezone.as_deref().unwrap_or("UTC"))?,
-        owner,
     };
     let metadata = Metadata {
         actor: Some(owner),
         idempotency_key: key,
         ..Metadata::default()
     };
-    let request = AppendRequest::new(
-        ledger_id,
-        StreamId::ledger(ledger_id),
-        ExpectedVersion::NoStream,
-        vec![Event::LedgerOpened(opened)],
-    )
-    .metadata(metadata);
+    let request = command::open(ledger_id, open, metadata);
     let appended = state.append(request).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "ledger_id": ledger_id, "position": appended.last_position })),
+        Json(LedgerCreated {
+            ledger_id,
+            position: appended.last_position,
+        }),
     ))
 }
 
@@ -122,30 +120,25 @@ pub(crate) async fn grant(
     ApiPath(ledger): ApiPath<LedgerId>,
     headers: HeaderMap,
     ApiJson(body): ApiJson<Grant>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Positioned>, ApiError> {
     caller.require(&state, ledger, Role::Owner).await?;
-    if state.store.user(body.user_id).await?.is_none() {
-        return Err(ApiError::invalid(
-            "user_id",
-            format!("no user {}", body.user_id),
-        ));
-    }
-    let metadata = Metadata {
+    let user_exists = state.store.user(body.user_id).await?.is_some();
+    // The command decides before the headers are read, so an unknown user is
+    // answered first, as it always was; who asked is added after.
+    let request = command::grant(
+        ledger,
+        body.user_id,
+        body.role,
+        user_exists,
+        Metadata::default(),
+    )?
+    .metadata(Metadata {
         actor: caller.user(),
         idempotency_key: idempotency_key(&headers)?,
         ..Metadata::default()
-    };
-    let event = Event::MemberGranted(MemberGranted {
-        user_id: body.user_id,
-        role: body.role,
     });
-    let request = AppendRequest::new(
-        ledger,
-        StreamId::ledger(ledger),
-        ExpectedVersion::Any,
-        vec![event],
-    )
-    .metadata(metadata);
     let appended = state.append(request).await?;
-    Ok(Json(json!({ "position": appended.last_position })))
+    Ok(Json(Positioned {
+        position: appended.last_position,
+    }))
 }

@@ -5,7 +5,9 @@
 //! `/v1/openapi.json` lists exactly the routes the server has.
 
 mod admin;
+mod answers;
 mod budgets;
+mod expense_reads;
 mod expenses;
 mod health;
 mod imports;
@@ -39,9 +41,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::create))
         .routes(routes!(ledgers::create))
         .routes(routes!(ledgers::grant))
-        .routes(routes!(expenses::record, expenses::list))
+        .routes(routes!(expenses::record, expense_reads::list))
         .routes(routes!(expenses::amend, expenses::delete))
-        .routes(routes!(expenses::history))
+        .routes(routes!(expense_reads::history))
         .routes(routes!(reads::budgets))
         .routes(routes!(budgets::set, budgets::remove))
         .routes(routes!(budgets::snooze))

@@ -1,13 +1,15 @@
-//! The OpenAPI document: its frame (info, security schemes, tags) and the shapes of
-//! the answers that handlers build as JSON values.
+//! The OpenAPI document: its frame (info, security schemes, tags), the header sets
+//! several writes accept, and the schemas of types other crates define (which stay
+//! free of utoipa) or that handlers still build as JSON values.
 //!
 //! Each route's entry sits on its handler (`#[utoipa::path]`) and is registered with
 //! the route itself (`routes!` in `routes/mod.rs`), so no route exists undocumented
 //! and no documented route is missing. The answer shapes below are checked against
 //! real answers by the black-box tests (`tests/blackbox/openapi.rs`).
 
-// The answer shapes and header sets exist for the document only: handlers build the
-// same JSON with `json!`, so these types are never constructed.
+// The header sets and the schemas below exist for the document only and are never
+// constructed: each mirrors a type serialized elsewhere. Answers the handlers build
+// are real types beside their handlers (and `routes/answers.rs`).
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
@@ -170,75 +172,6 @@ pub(crate) struct ErrorDetail {
 }
 
 // ---------------------------------------------------------------------------------
-// Health.
-
-#[derive(ToSchema)]
-pub(crate) struct Health {
-    ok: bool,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct Ready {
-    ok: bool,
-    /// The last committed log position.
-    head: i64,
-    /// The position the read models reflect.
-    position: i64,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct NotReady {
-    ok: bool,
-    /// Why not: the database's error or the read models'.
-    #[schema(required = true)]
-    error: Option<String>,
-}
-
-// ---------------------------------------------------------------------------------
-// Writes.
-
-#[derive(ToSchema)]
-pub(crate) struct UserCreated {
-    user_id: Uuid,
-    name: String,
-    /// Shown once; only its SHA-256 is stored.
-    #[schema(example = "lt_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
-    token: String,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct LedgerCreated {
-    ledger_id: Uuid,
-    position: i64,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct Positioned {
-    /// The log position the write was stored at.
-    position: i64,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct ExpenseCreated {
-    expense_id: Uuid,
-    version: u64,
-    position: i64,
-}
-
-/// A write to one stream: its version after the write and the log position.
-#[derive(ToSchema)]
-pub(crate) struct Written {
-    version: u64,
-    position: i64,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct Delivered {
-    /// Sockets of this server process the notification was queued on.
-    delivered_to: u64,
-}
-
-// ---------------------------------------------------------------------------------
 // Reads.
 
 /// An expense as the read models show it; deleted ones stay, with `deleted: true`.
@@ -269,36 +202,6 @@ pub(crate) struct Expense {
     original_currency: Option<String>,
     #[schema(required = true)]
     import_id: Option<Uuid>,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct ExpensePage {
-    position: i64,
-    items: Vec<Expense>,
-    /// Pass as `cursor` for the next page; `null` on the last one.
-    #[schema(required = true)]
-    next_cursor: Option<String>,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct HistoryEvent {
-    position: i64,
-    version: u64,
-    #[schema(rename = "type")]
-    #[schema(example = "ExpenseRecorded")]
-    kind: String,
-    #[schema(value_type = Object)]
-    data: Value,
-    #[schema(value_type = Object)]
-    metadata: Value,
-    recorded_at: DateTime<Utc>,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct ExpenseHistory {
-    expense_id: Uuid,
-    /// Oldest first.
-    events: Vec<HistoryEvent>,
 }
 
 #[derive(ToSchema)]
@@ -336,12 +239,6 @@ pub(crate) struct BudgetStatus {
 }
 
 #[derive(ToSchema)]
-pub(crate) struct Budgets {
-    position: i64,
-    budgets: Vec<BudgetStatus>,
-}
-
-#[derive(ToSchema)]
 #[schema(rename_all = "lowercase")]
 pub(crate) enum Severity {
     Info,
@@ -370,13 +267,6 @@ pub(crate) struct Alert {
 }
 
 #[derive(ToSchema)]
-pub(crate) struct Alerts {
-    position: i64,
-    /// Newest first.
-    alerts: Vec<Alert>,
-}
-
-#[derive(ToSchema)]
 pub(crate) struct MerchantTotal {
     merchant: String,
     total: String,
@@ -398,38 +288,6 @@ pub(crate) struct Analytics {
     /// Per month (`YYYY-MM`), spending per category.
     by_category: BTreeMap<String, BTreeMap<String, String>>,
     top_merchants: Vec<MerchantTotal>,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct LogEvent {
-    position: i64,
-    #[schema(example = "expense-0193...")]
-    stream: String,
-    version: u64,
-    event_id: Uuid,
-    #[schema(rename = "type")]
-    #[schema(example = "ExpenseRecorded")]
-    kind: String,
-    schema_version: u32,
-    #[schema(value_type = Object)]
-    data: Value,
-    #[schema(value_type = Object)]
-    metadata: Value,
-    recorded_at: DateTime<Utc>,
-    /// Hex SHA-256 of the previous event of this ledger.
-    prev_hash: String,
-    /// Hex SHA-256 over this event and `prev_hash`.
-    hash: String,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct LogPage {
-    /// The log's head when read.
-    position: i64,
-    events: Vec<LogEvent>,
-    /// Pass as `after` for the next page; `null` on the last one.
-    #[schema(required = true)]
-    next_after: Option<i64>,
 }
 
 #[derive(ToSchema)]
@@ -455,26 +313,6 @@ pub(crate) struct ProjectionStatus {
 }
 
 #[derive(ToSchema)]
-pub(crate) struct Status {
-    head: i64,
-    #[schema(example = "postgres")]
-    backend: String,
-    projections: ProjectionStatus,
-    /// Events committed but not yet folded.
-    lag: i64,
-    /// Open sockets of this server process.
-    connections: u64,
-    /// Subscriptions per topic.
-    subscriptions: BTreeMap<String, u64>,
-    /// Deltas this process could not queue for a socket (that socket resyncs).
-    queue_drops: u64,
-    /// Times a socket fell behind and was sent fresh snapshots.
-    resyncs: u64,
-    /// Delta frames written to sockets by this process.
-    deltas_sent: u64,
-}
-
-#[derive(ToSchema)]
 pub(crate) struct Connection {
     id: u64,
     /// `null` for the admin.
@@ -485,11 +323,6 @@ pub(crate) struct Connection {
     last_seen: DateTime<Utc>,
     /// Messages waiting to be written to this socket.
     queued: u64,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct Connections {
-    connections: Vec<Connection>,
 }
 
 #[derive(ToSchema)]

@@ -9,15 +9,81 @@ use axum::extract::State;
 use axum::Json;
 use chrono::{DateTime, NaiveDate, Utc};
 use ledger::event::Role;
-use ledger::{LedgerId, Position};
-use projections::LedgerProjection;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use ledger::{EventId, Hash, LedgerId, Position, StreamId, Verification};
+use projections::{Alert, AnalyticsSnapshot, BudgetStatus, LedgerProjection};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery};
-use crate::routes::openapi::{Alerts, Analytics, Budgets, ErrorBody, LogPage, Verification};
+use crate::routes::openapi::ErrorBody;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Budgets {
+    #[schema(value_type = i64)]
+    position: Position,
+    #[schema(value_type = Vec<crate::routes::openapi::BudgetStatus>)]
+    budgets: Vec<BudgetStatus>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct Alerts<'a> {
+    #[schema(value_type = i64)]
+    position: Position,
+    /// Newest first.
+    #[schema(value_type = Vec<crate::routes::openapi::Alert>)]
+    alerts: Vec<&'a Alert>,
+}
+
+/// The analytics snapshot and the position it reflects. Its schema is
+/// `openapi::Analytics`: the snapshot is the projections crate's and flattened, which
+/// utoipa could only describe as an `allOf` the document's readers handle poorly.
+#[derive(Serialize)]
+pub(crate) struct Analytics {
+    position: Position,
+    #[serde(flatten)]
+    figures: AnalyticsSnapshot,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct LogEvent {
+    #[schema(value_type = i64)]
+    position: Position,
+    #[schema(value_type = String, example = "expense-0193...")]
+    stream: StreamId,
+    version: u64,
+    #[schema(value_type = uuid::Uuid)]
+    event_id: EventId,
+    #[serde(rename = "type")]
+    #[schema(example = "ExpenseRecorded")]
+    kind: String,
+    schema_version: u16,
+    #[schema(value_type = Object)]
+    data: Value,
+    #[schema(value_type = Object)]
+    metadata: Value,
+    /// RFC 3339 with microseconds, as the hash covers it.
+    #[schema(value_type = DateTime<Utc>)]
+    recorded_at: String,
+    /// Hex SHA-256 of the previous event of this ledger.
+    #[schema(value_type = String)]
+    prev_hash: Hash,
+    /// Hex SHA-256 over this event and `prev_hash`.
+    #[schema(value_type = String)]
+    hash: Hash,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct LogPage {
+    /// The log's head when read.
+    #[schema(value_type = i64)]
+    position: Position,
+    events: Vec<LogEvent>,
+    /// Pass as `after` for the next page; `null` on the last one.
+    #[schema(required = true, value_type = Option<i64>)]
+    next_after: Option<Position>,
+}
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -110,7 +176,7 @@ pub(crate) async fn budgets(
     caller: Caller,
     ApiPath(ledger): ApiPath<LedgerId>,
     ApiQuery(query): ApiQuery<ReadQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Budgets>, ApiError> {
     caller.require(&state, ledger, Role::Viewer).await?;
     let (position, today, view) = view(&state, ledger, &query).await?;
     let date = match query.period.as_deref() {
@@ -121,9 +187,10 @@ pub(crate) async fn budgets(
         }
         None => today,
     };
-    Ok(Json(
-        json!({ "position": position, "budgets": view.budgets().statuses(date) }),
-    ))
+    Ok(Json(Budgets {
+        position,
+        budgets: view.budgets().statuses(date),
+    }))
 }
 
 /// `GET /v1/ledgers/{lid}/analytics`.
@@ -133,7 +200,7 @@ pub(crate) async fn budgets(
     tag = "reads",
     params(("lid" = Uuid, Path, description = "The ledger"), ReadQuery),
     responses(
-        (status = 200, description = "Totals by day, month, category and merchant", body = Analytics),
+        (status = 200, description = "Totals by day, month, category and merchant", body = crate::routes::openapi::Analytics),
         (status = 400, description = "A malformed query string or an unknown parameter", body = ErrorBody),
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
@@ -146,13 +213,13 @@ pub(crate) async fn analytics(
     caller: Caller,
     ApiPath(ledger): ApiPath<LedgerId>,
     ApiQuery(query): ApiQuery<ReadQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Analytics>, ApiError> {
     caller.require(&state, ledger, Role::Viewer).await?;
     let (position, today, view) = view(&state, ledger, &query).await?;
-    let mut body = serde_json::to_value(view.analytics().snapshot(today))
-        .map_err(|e| ApiError::Unavailable(e.to_string()))?;
-    body["position"] = json!(position);
-    Ok(Json(body))
+    Ok(Json(Analytics {
+        position,
+        figures: view.analytics().snapshot(today),
+    }))
 }
 
 /// `GET /v1/ledgers/{lid}/alerts`: newest first.
@@ -175,11 +242,13 @@ pub(crate) async fn alerts(
     caller: Caller,
     ApiPath(ledger): ApiPath<LedgerId>,
     ApiQuery(query): ApiQuery<ReadQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
     caller.require(&state, ledger, Role::Viewer).await?;
     let (position, _, view) = view(&state, ledger, &query).await?;
-    let alerts: Vec<_> = view.alerts().newest_first().collect();
-    Ok(Json(json!({ "position": position, "alerts": alerts })))
+    let alerts = view.alerts().newest_first().collect();
+    // Serialized here, while the alerts are borrowed from the view.
+    Ok(Json(Alerts { position, alerts }).into_response())
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -214,7 +283,7 @@ pub(crate) async fn events(
     caller: Caller,
     ApiPath(ledger): ApiPath<LedgerId>,
     ApiQuery(query): ApiQuery<EventsQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<LogPage>, ApiError> {
     caller.require(&state, ledger, Role::Viewer).await?;
     let limit = query.limit.unwrap_or(100);
     if !(1..=1000).contains(&limit) {
@@ -228,27 +297,29 @@ pub(crate) async fn events(
     let next_after = (events.len() == limit)
         .then(|| events.last().map(|e| e.position))
         .flatten();
-    let events: Vec<Value> = events
+    let events = events
         .into_iter()
-        .map(|e| {
-            json!({
-                "position": e.position,
-                "stream": e.stream_id,
-                "version": e.stream_version,
-                "event_id": e.event_id,
-                "type": e.event_type,
-                "schema_version": e.schema_version,
-                "data": serde_json::from_str::<Value>(&e.payload).unwrap_or(Value::Null),
-                "metadata": serde_json::from_str::<Value>(&e.metadata).unwrap_or(Value::Null),
-                "recorded_at": e.recorded_at.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
-                "prev_hash": e.prev_hash,
-                "hash": e.hash,
-            })
+        .map(|e| LogEvent {
+            position: e.position,
+            stream: e.stream_id,
+            version: e.stream_version,
+            event_id: e.event_id,
+            data: serde_json::from_str(&e.payload).unwrap_or(Value::Null),
+            metadata: serde_json::from_str(&e.metadata).unwrap_or(Value::Null),
+            kind: e.event_type,
+            schema_version: e.schema_version,
+            recorded_at: e
+                .recorded_at
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+            prev_hash: e.prev_hash,
+            hash: e.hash,
         })
         .collect();
-    Ok(Json(
-        json!({ "position": head, "events": events, "next_after": next_after }),
-    ))
+    Ok(Json(LogPage {
+        position: head,
+        events,
+        next_after,
+    }))
 }
 
 /// `GET /v1/ledgers/{lid}/verify`: walks the ledger's hash chain.
@@ -258,7 +329,7 @@ pub(crate) async fn events(
     tag = "reads",
     params(("lid" = Uuid, Path, description = "The ledger")),
     responses(
-        (status = 200, description = "Whether every link of the chain holds", body = Verification),
+        (status = 200, description = "Whether every link of the chain holds", body = crate::routes::openapi::Verification),
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
         (status = 404, description = "No such ledger", body = ErrorBody),
@@ -268,10 +339,7 @@ pub(crate) async fn verify(
     State(state): State<AppState>,
     caller: Caller,
     ApiPath(ledger): ApiPath<LedgerId>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Verification>, ApiError> {
     caller.require(&state, ledger, Role::Viewer).await?;
-    let verification = state.store.verify(ledger).await?;
-    Ok(Json(
-        serde_json::to_value(verification).map_err(|e| ApiError::Unavailable(e.to_string()))?,
-    ))
+    Ok(Json(state.store.verify(ledger).await?))
 }

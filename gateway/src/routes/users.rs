@@ -3,15 +3,13 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::Json;
-use ledger::{TokenHash, User, UserId, MAX_USER_NAME};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use ledger::{TokenHash, User, UserId, UserName};
+use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
 use crate::error::ApiError;
 use crate::extract::ApiJson;
-use crate::input;
-use crate::routes::openapi::{ErrorBody, UserCreated};
+use crate::routes::openapi::ErrorBody;
 use crate::state::AppState;
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -19,6 +17,16 @@ use crate::state::AppState;
 pub(crate) struct NewUser {
     #[schema(example = "Alice")]
     name: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub(crate) struct UserCreated {
+    #[schema(value_type = uuid::Uuid)]
+    user_id: UserId,
+    name: String,
+    /// Shown once; only its SHA-256 is stored.
+    #[schema(example = "lt_0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")]
+    token: String,
 }
 
 /// Creates a user and answers with their token, the only time it is shown.
@@ -39,13 +47,13 @@ pub(crate) async fn create(
     State(state): State<AppState>,
     caller: Caller,
     ApiJson(body): ApiJson<NewUser>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<UserCreated>), ApiError> {
     if caller != Caller::Admin {
         return Err(ApiError::Forbidden("only the admin creates users".into()));
     }
     let user = User {
         user_id: UserId::new(),
-        name: input::label("name", &body.name, MAX_USER_NAME)?,
+        name: UserName::parse(&body.name)?.into_string(),
     };
     // 244 random bits from two v4 UUIDs: unguessable, and URL-safe for `?token=`.
     let token = format!(
@@ -59,6 +67,10 @@ pub(crate) async fn create(
         .await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({ "user_id": user.user_id, "name": user.name, "token": token })),
+        Json(UserCreated {
+            user_id: user.user_id,
+            name: user.name,
+            token,
+        }),
     ))
 }

@@ -5,11 +5,9 @@
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use ledger::event::{ExpenseRecorded, LedgerOpened};
-use ledger::{
-    Amount, AppendRequest, Currency, Event, ExpectedVersion, ExpenseId, LedgerId, Store, StreamId,
-    UserId,
-};
+use ledger::commands::{expense, ledger as ledgers};
+use ledger::text::{Category, Description, LedgerName};
+use ledger::{Amount, Currency, ExpenseId, LedgerId, Metadata, Store, StreamId, UserId};
 
 #[derive(Debug, clap::Args)]
 pub struct ProbeArgs {
@@ -35,20 +33,14 @@ pub(crate) async fn run(args: ProbeArgs) -> anyhow::Result<()> {
         .context("opening the log")?;
     let currency = Currency::parse("EUR")?;
     if args.open {
-        let opened = Event::LedgerOpened(LedgerOpened {
-            ledger_id: args.ledger,
-            name: "probe".into(),
+        let open = ledgers::OpenLedger {
+            owner: UserId::new(),
+            name: LedgerName::parse("probe")?,
             currency,
             timezone: "UTC".into(),
-            owner: UserId::new(),
-        });
+        };
         store
-            .append(AppendRequest::new(
-                args.ledger,
-                StreamId::ledger(args.ledger),
-                ExpectedVersion::NoStream,
-                vec![opened],
-            ))
+            .append(ledgers::open(args.ledger, open, Metadata::default()))
             .await?;
     }
     let mut writers = Vec::new();
@@ -58,25 +50,18 @@ pub(crate) async fn run(args: ProbeArgs) -> anyhow::Result<()> {
         let count = args.count;
         writers.push(tokio::spawn(async move {
             for i in 0..count {
-                let expense = ExpenseRecorded {
+                let expense = expense::NewExpense {
                     expense_id: ExpenseId::new(),
                     amount: Amount::parse("4.20", currency)?,
                     occurred_on: NaiveDate::from_ymd_opt(2026, 11, 1).expect("a date"),
-                    category: "probe".into(),
+                    category: Category::parse("probe")?,
                     merchant: None,
-                    description: Some(format!("writer {w} append {i}")),
+                    description: Some(Description::parse(&format!("writer {w} append {i}"))?),
                     tags: vec![],
-                    original_amount: None,
-                    original_currency: None,
-                    import_id: None,
+                    original: None,
                 };
                 let stream = StreamId::expense(expense.expense_id);
-                let request = AppendRequest::new(
-                    ledger,
-                    stream,
-                    ExpectedVersion::NoStream,
-                    vec![Event::ExpenseRecorded(expense)],
-                );
+                let request = expense::record(ledger, expense, Metadata::default());
                 let appended = store.append(request).await?;
                 // Printed only after the commit returned: the line is the acknowledgement.
                 println!("ack {} {stream}", appended.first_position);

@@ -4,9 +4,7 @@
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
-use ledger::{
-    AppendRequest, Event, ExpectedVersion, Metadata, Position, RecordedEvent, Store, StreamId,
-};
+use ledger::{Position, RecordedEvent, Store};
 use serde::Serialize;
 use tokio::sync::{broadcast, watch};
 use tokio::task::JoinHandle;
@@ -305,19 +303,12 @@ async fn fold(
 /// period and threshold however many processes (or replays after a crash) decide it.
 async fn raise(store: &Store, cause: &RecordedEvent, alert: PendingAlert) {
     let key = alert.idempotency_key();
-    let stream = StreamId::budget(alert.event.budget_id);
-    let metadata = Metadata {
-        causation_id: Some(cause.event_id.as_uuid()),
-        idempotency_key: Some(key.clone()),
-        ..Metadata::default()
-    };
-    let request = AppendRequest::new(
+    let request = ledger::commands::budget::raise_alert(
         alert.ledger_id,
-        stream,
-        ExpectedVersion::Any,
-        vec![Event::BudgetAlertRaised(alert.event)],
-    )
-    .metadata(metadata);
+        alert.event,
+        cause.event_id.as_uuid(),
+        key.clone(),
+    );
     if let Err(e) = store.append(request).await {
         tracing::error!(error = %e, key, "could not record a budget alert");
     }

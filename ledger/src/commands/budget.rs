@@ -4,7 +4,9 @@ use chrono::{DateTime, Utc};
 
 use super::CommandError;
 use crate::append::{AppendRequest, ExpectedVersion};
-use crate::event::{AlertSnoozed, BudgetPeriod, BudgetRemoved, BudgetSet, Event};
+use crate::event::{
+    AlertSnoozed, BudgetAlertRaised, BudgetPeriod, BudgetRemoved, BudgetSet, Event,
+};
 use crate::ids::{BudgetId, LedgerId, StreamId};
 use crate::money::Amount;
 use crate::recorded::Metadata;
@@ -131,6 +133,31 @@ fn append(
 ) -> AppendRequest {
     AppendRequest::new(ledger, StreamId::budget(budget_id), expected, vec![event])
         .metadata(metadata)
+}
+
+/// Records an alert the alert policy decided (a follower of the log, not a user).
+/// `key` makes it once per budget, arming, period and threshold however many
+/// processes, or replays after a crash, decide it; `cause` is the event that moved
+/// the spending across the threshold.
+pub fn raise_alert(
+    ledger: LedgerId,
+    alert: BudgetAlertRaised,
+    cause: uuid::Uuid,
+    key: String,
+) -> AppendRequest {
+    let stream = StreamId::budget(alert.budget_id);
+    let metadata = Metadata {
+        causation_id: Some(cause),
+        idempotency_key: Some(key),
+        ..Metadata::default()
+    };
+    AppendRequest::new(
+        ledger,
+        stream,
+        ExpectedVersion::Any,
+        vec![Event::BudgetAlertRaised(alert)],
+    )
+    .metadata(metadata)
 }
 
 #[cfg(test)]

@@ -61,3 +61,7 @@ pub fn openapi_json() -> &'static str {
 
 /// Where the log lives unless `--database-url` / `DATABASE_URL` says otherwise.
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:ledger.db";
+
+/// One client frame read as the socket loop reads it (for the fuzz target in `fuzz/`).
+#[doc(hidden)]
+pub use live::read_client_frame;

@@ -33,3 +33,4 @@ pub(crate) mod ws;
 pub(crate) use connections::Connections;
 pub(crate) use hub::Hub;
 pub(crate) use snapshot::Sources;
+pub use ws::read_client_frame;

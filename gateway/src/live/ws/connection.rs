@@ -205,7 +205,7 @@ impl Client {
                 format!("messages have at most {MAX_CLIENT_MESSAGE} bytes"),
             ));
         }
-        let message: ClientMessage = match serde_json::from_str(text) {
+        let message = match ClientMessage::parse(text) {
             Ok(m) => m,
             Err(e) => return out.push(message::error("bad_message", e)),
         };

@@ -7,6 +7,8 @@
 mod connection;
 mod messages;
 
+pub use messages::read_client_frame;
+
 use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::response::Response;

@@ -66,9 +66,7 @@ pub use import_record::{ImportRecord, ImportState};
 pub use money::{Amount, Currency};
 pub use recorded::{LogEntry, Metadata, RecordedEvent};
 pub use store::{Entries, Store, StoreOptions, Tail};
-pub use text::{
-    Category, Description, LedgerName, Merchant, Tag, TextError, TokenName, UserName,
-};
+pub use text::{Category, Description, LedgerName, Merchant, Tag, TextError, TokenName, UserName};
 pub use user::{
     TokenCreated, TokenHash, TokenId, TokenInfo, TokenOwner, User, MAX_TOKENS_PER_USER,
     MAX_USER_NAME,

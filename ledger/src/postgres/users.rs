@@ -33,14 +33,13 @@ impl PgBackend {
         &self,
         token: &TokenHash,
     ) -> Result<Option<User>, StoreError> {
-        let row: Option<(Uuid, String)> =
-            sqlx::query_as(
-                "SELECT u.user_id, u.name FROM tokens t JOIN users u USING (user_id) \
+        let row: Option<(Uuid, String)> = sqlx::query_as(
+            "SELECT u.user_id, u.name FROM tokens t JOIN users u USING (user_id) \
                  WHERE t.token_hash = $1",
-            )
-                .bind(token.as_bytes())
-                .fetch_optional(&self.pool)
-                .await?;
+        )
+        .bind(token.as_bytes())
+        .fetch_optional(&self.pool)
+        .await?;
         Ok(row.map(|(id, name)| User {
             user_id: UserId::from_uuid(id),
             name,

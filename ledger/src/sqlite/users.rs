@@ -35,14 +35,13 @@ impl SqliteBackend {
         &self,
         token: &TokenHash,
     ) -> Result<Option<User>, StoreError> {
-        let row: Option<(String, String)> =
-            sqlx::query_as(
-                "SELECT u.user_id, u.name FROM tokens t JOIN users u USING (user_id) \
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT u.user_id, u.name FROM tokens t JOIN users u USING (user_id) \
                  WHERE t.token_hash = ?",
-            )
-                .bind(token.as_bytes())
-                .fetch_optional(&self.readers)
-                .await?;
+        )
+        .bind(token.as_bytes())
+        .fetch_optional(&self.readers)
+        .await?;
         row.map(|(id, name)| {
             let user_id = UserId::parse(&id).map_err(|e| corrupt(Position::ZERO, e))?;
             Ok(User { user_id, name })

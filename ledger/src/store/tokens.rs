@@ -6,9 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::error::StoreError;
 use crate::ids::UserId;
 use crate::text::TokenName;
-use crate::user::{
-    TokenCreated, TokenHash, TokenId, TokenInfo, TokenOwner, MAX_TOKENS_PER_USER,
-};
+use crate::user::{TokenCreated, TokenHash, TokenId, TokenInfo, TokenOwner, MAX_TOKENS_PER_USER};
 
 use super::backend::dispatch;
 use super::Store;

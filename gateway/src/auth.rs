@@ -249,3 +249,64 @@ impl Caller {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn owner() -> TokenOwner {
+        TokenOwner {
+            user_id: UserId::new(),
+            token_id: TokenId::new(),
+            last_used_at: None,
+        }
+    }
+
+    #[test]
+    fn a_confirmed_token_passes_then_one_request_rechecks_then_all_wait() {
+        let known = KnownTokens::default();
+        let hash = TokenHash::of("t");
+        let owner = owner();
+        let checked = Instant::now();
+        assert!(matches!(known.get(&hash, checked), Cached::Unknown));
+        known.confirm(hash, &owner, checked);
+        let user = owner.user_id;
+        assert!(matches!(known.get(&hash, checked), Cached::Fresh(u) if u == user));
+        let stale = checked + TOKEN_FRESH;
+        // One request re-checks; the others pass meanwhile.
+        assert!(matches!(known.get(&hash, stale), Cached::Recheck(u) if u == user));
+        assert!(matches!(known.get(&hash, stale), Cached::Fresh(_)));
+        // A failed re-check lets the next request try.
+        known.recheck_failed(&hash);
+        assert!(matches!(known.get(&hash, stale), Cached::Recheck(_)));
+        // Past the expiry nobody passes unchecked, re-check or not.
+        assert!(matches!(
+            known.get(&hash, checked + TOKEN_EXPIRES),
+            Cached::Unknown
+        ));
+        assert!(TOKEN_EXPIRES < Duration::from_secs(1));
+    }
+
+    #[test]
+    fn a_token_revoked_here_is_forgotten_at_once() {
+        let known = KnownTokens::default();
+        let (a, b) = (owner(), owner());
+        let now = Instant::now();
+        known.confirm(TokenHash::of("a"), &a, now);
+        known.confirm(TokenHash::of("b"), &b, now);
+        known.revoked(a.token_id);
+        assert!(matches!(
+            known.get(&TokenHash::of("a"), now),
+            Cached::Unknown
+        ));
+        assert!(matches!(
+            known.get(&TokenHash::of("b"), now),
+            Cached::Fresh(_)
+        ));
+        known.forget(&TokenHash::of("b"));
+        assert!(matches!(
+            known.get(&TokenHash::of("b"), now),
+            Cached::Unknown
+        ));
+    }
+}

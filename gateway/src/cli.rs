@@ -4,7 +4,8 @@ use std::ffi::OsString;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::startup::Application;
@@ -63,8 +64,18 @@ pub enum Command {
         #[arg(long, env = "LEDGER_BIND", default_value = "127.0.0.1:8080")]
         bind: std::net::SocketAddr,
         /// The token that may do everything (create users, see every ledger).
+        /// Prefer the environment variable or `--admin-token-file`: a command line is
+        /// visible to every user of the machine in the process list.
         #[arg(long, env = "LEDGER_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// A file holding the admin token (surrounding whitespace ignored), instead
+        /// of `--admin-token`.
+        #[arg(long, value_name = "FILE")]
+        admin_token_file: Option<std::path::PathBuf>,
+        /// Where `admin_token` came from, set by [`Cli::from_env_args`]: the server
+        /// warns when it was the command line.
+        #[arg(skip)]
+        admin_token_source: Option<ValueSource>,
     },
     /// Run the server with a demo household ledger of realistic spending; prints the
     /// URL and a token.
@@ -133,6 +144,59 @@ pub enum Command {
     Openapi,
 }
 
+impl Cli {
+    /// Parses this process's arguments (exiting with clap's message when they are
+    /// wrong), noting where the admin token came from, which derive alone forgets.
+    pub fn from_env_args() -> Cli {
+        let matches = Cli::command().get_matches();
+        let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+        if let Some(Command::Serve {
+            admin_token_source, ..
+        }) = &mut cli.command
+        {
+            *admin_token_source = matches
+                .subcommand_matches("serve")
+                .and_then(|serve| serve.value_source("admin_token"));
+        }
+        cli
+    }
+}
+
+/// The admin token from wherever it was given: the command line or environment
+/// (`token`) or a file. Warns when it was the command line, which every user of
+/// the machine can read in the process list.
+///
+/// # Errors
+/// When both are given, or the file cannot be read or is empty.
+fn admin_token(
+    token: Option<String>,
+    file: Option<&std::path::Path>,
+    source: Option<ValueSource>,
+) -> anyhow::Result<Option<String>> {
+    if source == Some(ValueSource::CommandLine) {
+        tracing::warn!(
+            "--admin-token is visible to every user of this machine in the process list; \
+             prefer LEDGER_ADMIN_TOKEN or --admin-token-file"
+        );
+    }
+    let Some(file) = file else {
+        return Ok(token);
+    };
+    if token.is_some() {
+        anyhow::bail!(
+            "the admin token is given twice: --admin-token-file and \
+             --admin-token (or LEDGER_ADMIN_TOKEN); give it one way"
+        );
+    }
+    let text = std::fs::read_to_string(file)
+        .with_context(|| format!("reading the admin token from {}", file.display()))?;
+    let token = text.trim();
+    if token.is_empty() {
+        anyhow::bail!("the admin token file {} is empty", file.display());
+    }
+    Ok(Some(token.to_owned()))
+}
+
 /// Runs a parsed command line.
 ///
 /// # Errors
@@ -152,6 +216,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(_) => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             },
             admin_token: std::env::var("LEDGER_ADMIN_TOKEN").ok(),
+            admin_token_file: None,
+            admin_token_source: None,
         },
     };
     match command {
@@ -159,7 +225,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             database: Database { database_url },
             bind,
             admin_token,
+            admin_token_file,
+            admin_token_source,
         } => {
+            let admin_token =
+                self::admin_token(admin_token, admin_token_file.as_deref(), admin_token_source)?;
             let config = Config {
                 database_url,
                 bind,

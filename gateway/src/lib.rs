@@ -4,7 +4,8 @@
 //!
 //! - [`startup`]: [`startup::Application`]: open the log, start the read models, bind,
 //!   serve until told to stop. [`config`]: what it is started with.
-//! - `state`: what every handler shares; `auth`: who is calling and their role;
+//! - `state`: what every handler shares; `auth`: who is calling (users' tokens
+//!   re-checked with the database at least every 0.8 s, ADR 12) and their role;
 //!   `error`: the one error type and the contract's error body (`ledger`'s text and
 //!   command refusals included); `extract`: request extractors that answer with that
 //!   body; `input`: checks on dates, amounts and time zones (texts are `ledger::text`).

@@ -1,10 +1,8 @@
 //! `ledger`: the server and its command line.
 
-use clap::Parser;
-
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    let cli = gateway::cli::Cli::parse();
+    let cli = gateway::cli::Cli::from_env_args();
     gateway::telemetry::init(cli.verbose);
     match gateway::cli::run(cli).await {
         Ok(code) => code,

@@ -23,9 +23,9 @@
 //!   queued appends into transactions), batched reads and tails.
 //! - `import_record`: what the store keeps about each statement import beside the
 //!   log (state, summary, the process running it).
-//! - `user`: the directory of users and their hashed tokens.
+//! - `user`: the directory of users and their named, revocable, hashed tokens.
 //! - `postgres/`, `sqlite/`: the two backends, a file per concern (append, reads,
-//!   checkpoints, users, imports); all SQL outside `schema/` lives there. They know
+//!   checkpoints, users, tokens, imports); all SQL outside `schema/` lives there. They know
 //!   nothing of the store; the store reaches them through its backend enum.
 //! - `error`: the errors of this crate's boundary.
 //! - [`testing`] (feature `testing`): fresh test databases on both backends, shared
@@ -66,5 +66,8 @@ pub use import_record::{ImportRecord, ImportState};
 pub use money::{Amount, Currency};
 pub use recorded::{LogEntry, Metadata, RecordedEvent};
 pub use store::{Entries, Store, StoreOptions, Tail};
-pub use text::{Category, Description, LedgerName, Merchant, Tag, TextError, UserName};
-pub use user::{TokenHash, User, MAX_USER_NAME};
+pub use text::{Category, Description, LedgerName, Merchant, Tag, TextError, TokenName, UserName};
+pub use user::{
+    TokenCreated, TokenHash, TokenId, TokenInfo, TokenOwner, User, MAX_TOKENS_PER_USER,
+    MAX_USER_NAME,
+};

@@ -156,6 +156,10 @@ text_type!(
     UserName, field = "name", max = MAX_USER_NAME, check = label
 );
 text_type!(
+    /// A token's name, so its holder can tell their tokens apart ("laptop", "CI").
+    TokenName, field = "name", max = 100, check = label
+);
+text_type!(
     /// One of an expense's tags.
     Tag, field = "tags", max = 40, check = label
 );

@@ -15,4 +15,5 @@ mod live_socket;
 mod log_durability;
 mod log_processes;
 mod openapi;
+mod tokens;
 mod two_servers;

@@ -15,6 +15,7 @@ mod ledgers;
 mod live;
 pub(crate) mod openapi;
 mod reads;
+mod tokens;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
@@ -39,6 +40,8 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::connections))
         .routes(routes!(admin::broadcast))
         .routes(routes!(users::create))
+        .routes(routes!(tokens::create, tokens::list))
+        .routes(routes!(tokens::revoke))
         .routes(routes!(ledgers::create))
         .routes(routes!(ledgers::grant))
         .routes(routes!(expenses::record, expense_reads::list))

@@ -55,12 +55,7 @@ pub(crate) async fn create(
         user_id: UserId::new(),
         name: UserName::parse(&body.name)?.into_string(),
     };
-    // 244 random bits from two v4 UUIDs: unguessable, and URL-safe for `?token=`.
-    let token = format!(
-        "lt_{}{}",
-        uuid::Uuid::new_v4().simple(),
-        uuid::Uuid::new_v4().simple()
-    );
+    let token = super::tokens::mint();
     state
         .store
         .create_user(&user, &TokenHash::of(&token))

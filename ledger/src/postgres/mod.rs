@@ -3,7 +3,7 @@
 //! One backend, a file per concern: `append` (group commit's transactions),
 //! `columns` (rows as column arrays for `UNNEST`), `head_cache` (this process's
 //! memory of the log's heads, for the one-statement fast path), `reads`,
-//! `checkpoints`, `users`, `imports`, and `listen` (the head moved by other
+//! `checkpoints`, `users`, `tokens` (users' named tokens), `imports`, and `listen` (the head moved by other
 //! processes).
 
 mod append;
@@ -13,6 +13,7 @@ mod head_cache;
 mod imports;
 mod listen;
 mod reads;
+mod tokens;
 mod users;
 
 use std::sync::{Arc, Mutex};

@@ -5,12 +5,13 @@
 //! durable before it is acknowledged.
 //!
 //! A file per concern: `append` (group commit's transactions), `reads`,
-//! `checkpoints`, `users` and `imports`.
+//! `checkpoints`, `users`, `tokens` (users' named tokens) and `imports`.
 
 mod append;
 mod checkpoints;
 mod imports;
 mod reads;
+mod tokens;
 mod users;
 
 use std::str::FromStr;

@@ -4,7 +4,7 @@ use chrono::Utc;
 
 use crate::error::StoreError;
 use crate::ids::{Position, UserId};
-use crate::user::{TokenHash, User};
+use crate::user::{TokenHash, TokenId, User};
 
 use super::{corrupt, SqliteBackend};
 
@@ -14,15 +14,20 @@ impl SqliteBackend {
         user: &User,
         token: &TokenHash,
     ) -> Result<(), StoreError> {
+        // The user and their first token ("default") together, or neither.
+        let now = Utc::now();
+        let mut tx = self.writer.begin().await?;
         sqlx::query(
             "INSERT INTO users (user_id, name, token_hash, created_at) VALUES (?, ?, ?, ?)",
         )
         .bind(user.user_id.to_string())
         .bind(&user.name)
         .bind(token.as_bytes())
-        .bind(Utc::now().timestamp_micros())
-        .execute(&self.writer)
+        .bind(now.timestamp_micros())
+        .execute(&mut *tx)
         .await?;
+        Self::insert_token(&mut tx, user.user_id, TokenId::new(), "default", token, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -30,11 +35,13 @@ impl SqliteBackend {
         &self,
         token: &TokenHash,
     ) -> Result<Option<User>, StoreError> {
-        let row: Option<(String, String)> =
-            sqlx::query_as("SELECT user_id, name FROM users WHERE token_hash = ?")
-                .bind(token.as_bytes())
-                .fetch_optional(&self.readers)
-                .await?;
+        let row: Option<(String, String)> = sqlx::query_as(
+            "SELECT u.user_id, u.name FROM tokens t JOIN users u USING (user_id) \
+                 WHERE t.token_hash = ?",
+        )
+        .bind(token.as_bytes())
+        .fetch_optional(&self.readers)
+        .await?;
         row.map(|(id, name)| {
             let user_id = UserId::parse(&id).map_err(|e| corrupt(Position::ZERO, e))?;
             Ok(User { user_id, name })

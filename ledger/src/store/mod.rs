@@ -7,12 +7,13 @@
 //!
 //! Here the facade; apart from it `backend` (which engine is open, and the dispatch
 //! to it), `committer` (group commit), `entries` (reading in constant memory) and
-//! `tail` (following the log).
+//! `tail` (following the log) and `tokens` (users' tokens).
 
 mod backend;
 mod committer;
 mod entries;
 mod tail;
+mod tokens;
 
 use std::sync::Arc;
 

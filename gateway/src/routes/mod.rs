@@ -13,6 +13,7 @@ mod health;
 mod imports;
 mod ledgers;
 mod live;
+mod members;
 pub(crate) mod openapi;
 mod reads;
 mod users;
@@ -39,8 +40,9 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::connections))
         .routes(routes!(admin::broadcast))
         .routes(routes!(users::create))
-        .routes(routes!(ledgers::create))
-        .routes(routes!(ledgers::grant))
+        .routes(routes!(ledgers::create, members::mine))
+        .routes(routes!(ledgers::grant, members::list))
+        .routes(routes!(members::revoke))
         .routes(routes!(expenses::record, expense_reads::list))
         .routes(routes!(expenses::amend, expenses::delete))
         .routes(routes!(expense_reads::history))

@@ -342,3 +342,52 @@ async fn downgrades_and_revocations_hold_at_once_on_another_server() {
     let _ = a.start_kill();
     let _ = b.start_kill();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_reads_and_sets_their_profile() {
+    let app = TestApp::spawn(TestDb::sqlite()).await;
+    let alice = app.create_user("Alice").await;
+    let me: Value = app.get(&alice.token, "/v1/me").await.expect(StatusCode::OK);
+    assert_eq!(
+        me,
+        json!({ "user_id": alice.id, "name": "Alice", "email": null, "locale": "en" })
+    );
+    let patch = |body: Value| {
+        let token = alice.token.clone();
+        let app = &app;
+        async move {
+            app.call(Method::PATCH, "/v1/me", Some(&token), Some(body))
+                .await
+        }
+    };
+    let (status, me) = patch(json!({ "email": "alice@example.com", "locale": "de" })).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(me["email"], "alice@example.com");
+    assert_eq!(me["locale"], "de");
+    for (body, field) in [
+        (json!({ "email": "alice@" }), "email"),
+        (json!({ "email": "a b@example.com" }), "email"),
+        (json!({ "locale": "english" }), "locale"),
+        (json!({ "locale": "en_US" }), "locale"),
+    ] {
+        let (status, answer) = patch(body).await;
+        crate::helpers::assert_error(
+            status,
+            &answer,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        );
+        assert_eq!(answer["error"]["field"], field);
+    }
+    let (status, me) = patch(json!({ "email": null })).await;
+    assert_eq!(status, StatusCode::OK, "{me}");
+    assert_eq!(
+        (me["email"].clone(), me["locale"].clone()),
+        (Value::Null, json!("de"))
+    );
+    let (status, _) = app
+        .call(Method::GET, "/v1/me", Some(crate::helpers::ADMIN), None)
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    app.stop().await;
+}

@@ -13,6 +13,7 @@ mod health;
 mod imports;
 mod ledgers;
 mod live;
+mod me;
 mod members;
 pub(crate) mod openapi;
 mod reads;
@@ -40,6 +41,7 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(admin::connections))
         .routes(routes!(admin::broadcast))
         .routes(routes!(users::create))
+        .routes(routes!(me::get, me::update))
         .routes(routes!(ledgers::create, members::mine))
         .routes(routes!(ledgers::grant, members::list))
         .routes(routes!(members::revoke))

@@ -205,40 +205,31 @@ impl Caller {
 
     /// Checks the caller holds at least `needed` in `ledger`.
     ///
+    /// The role is read from the local read models only after they have caught up
+    /// with the head of the log as the database has it now, so any membership change
+    /// acknowledged before this call (through this process or another) is seen: a
+    /// downgrade or revocation takes effect the moment its answer is sent. That costs
+    /// one indexed `max(position)` query per request; see docs/adr/0011.
+    ///
     /// # Errors
-    /// 404 when the ledger does not exist, 403 when the caller may not do this there.
+    /// 404 when the ledger does not exist or the caller is not a member of it (the
+    /// same answer, so ledger ids cannot be probed), 403 when a member's role is too
+    /// low for this.
     pub(crate) async fn require(
         self,
         state: &AppState,
         ledger: LedgerId,
         needed: Role,
     ) -> Result<(), ApiError> {
-        let lookup = |state: &AppState| {
-            state.live.read(|p| {
-                p.ledger(ledger)
-                    .map(|l| self.user().and_then(|u| l.role(u)))
-            })
-        };
-        let allowed = |found: &Option<Option<Role>>| match (self, found) {
-            (Caller::Admin, Some(_)) => true,
-            (Caller::User(_), Some(Some(role))) => *role >= needed,
-            _ => false,
-        };
-        let mut found = lookup(state);
-        if !allowed(&found) {
-            // Maybe the ledger or the grant was just committed, through this server or
-            // another: let the read models catch up with everything committed so far
-            // before saying no.
-            state.caught_up(state.store.head().await?).await;
-            found = lookup(state);
-        }
-        let Some(role) = found else {
-            return Err(ApiError::NotFound(format!("no ledger {ledger}")));
-        };
-        match (self, role) {
-            (Caller::Admin, _) => Ok(()),
-            (Caller::User(_), Some(role)) if role >= needed => Ok(()),
-            (Caller::User(_), _) => Err(ApiError::Forbidden(format!(
+        state.caught_up(state.store.head().await?).await;
+        let found = state.live.read(|p| {
+            p.ledger(ledger)
+                .map(|l| self.user().and_then(|u| l.role(u)))
+        });
+        match (self, found) {
+            (Caller::Admin, Some(_)) => Ok(()),
+            (Caller::User(_), Some(Some(role))) if role >= needed => Ok(()),
+            (Caller::User(_), Some(Some(_))) => Err(ApiError::Forbidden(format!(
                 "this needs the {} role in ledger {ledger}",
                 match needed {
                     Role::Owner => "owner",
@@ -246,6 +237,8 @@ impl Caller {
                     Role::Viewer => "viewer",
                 }
             ))),
+            // An outsider learns no more than that the ledger is not theirs to see.
+            _ => Err(ApiError::NotFound(format!("no ledger {ledger}"))),
         }
     }
 }

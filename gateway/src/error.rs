@@ -147,7 +147,9 @@ impl From<AppendError> for ApiError {
                 message: e.to_string(),
                 field: Some("Idempotency-Key"),
             },
-            AppendError::LedgerNotFound(_) => ApiError::NotFound(e.to_string()),
+            AppendError::LedgerNotFound(_) | AppendError::OtherLedger { .. } => {
+                ApiError::NotFound(e.to_string())
+            }
             AppendError::LedgerExists(_) => ApiError::Conflict {
                 code: "exists",
                 message: e.to_string(),

@@ -18,6 +18,9 @@ pub(crate) struct Heads {
     pub(crate) recorded_at: Option<DateTime<Utc>>,
     /// Current version of each stream the batch writes (absent: no stream).
     pub(crate) streams: HashMap<StreamId, u64>,
+    /// The ledger each existing stream the batch writes belongs to, fixed by its
+    /// first event.
+    pub(crate) owners: HashMap<StreamId, LedgerId>,
     /// Hash of the last event of each ledger the batch writes (absent: no ledger).
     pub(crate) ledgers: HashMap<LedgerId, Hash>,
     /// Stored answers for the idempotency keys the batch carries.
@@ -110,6 +113,19 @@ pub(crate) fn plan<'a>(heads: &mut Heads, batch: &'a [Prepared], now: DateTime<U
             }
             _ => {}
         }
+        let foreign = prepared.writes.iter().find(|w| {
+            heads
+                .owners
+                .get(&w.stream)
+                .is_some_and(|owner| *owner != prepared.ledger)
+        });
+        if let Some(w) = foreign {
+            plan.answers.push(Err(AppendError::OtherLedger {
+                stream: w.stream,
+                ledger: prepared.ledger,
+            }));
+            continue;
+        }
         let conflict = prepared.writes.iter().find_map(|w| {
             let current = heads.streams.get(&w.stream).copied().unwrap_or(0);
             (!w.expected.admits(current)).then_some(AppendError::VersionConflict {
@@ -161,6 +177,7 @@ pub(crate) fn plan<'a>(heads: &mut Heads, batch: &'a [Prepared], now: DateTime<U
                 prev_hash = hash;
             }
             heads.streams.insert(write.stream, version);
+            heads.owners.insert(write.stream, prepared.ledger);
             versions.push((write.stream, version));
         }
         heads.ledgers.insert(prepared.ledger, prev_hash);
@@ -331,6 +348,55 @@ mod tests {
             Err(AppendError::LedgerExists(_))
         ));
         assert_eq!(plan2.rows.len(), 1);
+    }
+
+    #[test]
+    fn a_stream_belongs_to_the_ledger_of_its_first_event() {
+        use crate::event::{BudgetPeriod, BudgetRemoved, BudgetSet};
+        use crate::ids::BudgetId;
+        use crate::money::Amount;
+        let (mine, theirs) = (LedgerId::new(), LedgerId::new());
+        let budget = BudgetId::new();
+        let set = |ledger| {
+            let event = Event::BudgetSet(BudgetSet {
+                budget_id: budget,
+                category: None,
+                amount: Amount::parse("5", Currency::parse("EUR").unwrap()).unwrap(),
+                period: BudgetPeriod::Monthly,
+                thresholds: vec![100],
+            });
+            Prepared::new(AppendRequest::new(
+                ledger,
+                StreamId::budget(budget),
+                ExpectedVersion::Any,
+                vec![event],
+            ))
+            .unwrap()
+        };
+        let remove = Prepared::new(AppendRequest::new(
+            theirs,
+            StreamId::budget(budget),
+            ExpectedVersion::Any,
+            vec![Event::BudgetRemoved(BudgetRemoved { budget_id: budget })],
+        ))
+        .unwrap();
+        let batch = [
+            open(mine),
+            open(theirs),
+            set(mine),
+            set(theirs),
+            remove,
+            set(mine),
+        ];
+        let plan = plan(&mut Heads::default(), &batch, Utc::now());
+        assert!(plan.answers[2].is_ok() && plan.answers[5].is_ok());
+        for refused in [3, 4] {
+            assert!(matches!(
+                plan.answers[refused],
+                Err(AppendError::OtherLedger { ledger, .. }) if ledger == theirs
+            ));
+        }
+        assert_eq!(plan.rows.len(), 4);
     }
 
     #[test]

@@ -61,6 +61,10 @@ pub enum AppendError {
     LedgerNotFound(LedgerId),
     #[error("ledger {0} already exists")]
     LedgerExists(LedgerId),
+    /// A write to a stream that another ledger's first event claimed: a stream
+    /// belongs to one ledger for ever, so ids of one ledger are unknown to another.
+    #[error("no {stream} in ledger {ledger}")]
+    OtherLedger { stream: StreamId, ledger: LedgerId },
     #[error("invalid append: {0}")]
     Invalid(String),
     #[error(transparent)]

@@ -24,9 +24,11 @@
 //! - `import_record`: what the store keeps about each statement import beside the
 //!   log (state, summary, the process running it).
 //! - `user`: the directory of users and their named, revocable, hashed tokens.
+//! - `profile`: what users say about themselves (email, locale), parsed.
 //! - `postgres/`, `sqlite/`: the two backends, a file per concern (append, reads,
-//!   checkpoints, users, tokens, imports); all SQL outside `schema/` lives there. They know
-//!   nothing of the store; the store reaches them through its backend enum.
+//!   checkpoints, users, tokens, profiles, imports); all SQL outside `schema/` lives
+//!   there. They know nothing of the store; the store reaches them through its
+//!   backend enum.
 //! - `error`: the errors of this crate's boundary.
 //! - [`testing`] (feature `testing`): fresh test databases on both backends, shared
 //!   fixtures and the random-history generator of the property tests.
@@ -42,6 +44,7 @@ pub mod ids;
 mod import_record;
 pub mod money;
 mod postgres;
+mod profile;
 mod recorded;
 mod sqlite;
 mod store;
@@ -64,6 +67,7 @@ pub use ids::{
 };
 pub use import_record::{ImportRecord, ImportState};
 pub use money::{Amount, Currency};
+pub use profile::{Email, Locale, Profile, ProfileError};
 pub use recorded::{LogEntry, Metadata, RecordedEvent};
 pub use store::{Entries, Store, StoreOptions, Tail};
 pub use text::{Category, Description, LedgerName, Merchant, Tag, TextError, TokenName, UserName};

@@ -45,7 +45,10 @@ async fn expenses_round_trip(db: TestDb) {
 
     // Bob is nobody here until the owner says otherwise.
     let forbidden = |answer: crate::app::Answer| answer.refused(StatusCode::FORBIDDEN, "forbidden");
-    forbidden(app.try_expenses(&bob.token, lid, "").await);
+    // An outsider cannot tell this ledger from one that does not exist.
+    app.try_expenses(&bob.token, lid, "")
+        .await
+        .refused(StatusCode::NOT_FOUND, "not_found");
     app.add_member(&alice, lid, bob.id, Role::Viewer).await;
     app.expenses(&bob.token, lid, "").await;
     let small = NewExpense::new("1.00", "2026-11-02", "x");

@@ -743,9 +743,9 @@ async fn refused_files_and_callers_get_clear_errors_and_append_nothing() {
     )
     .await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "malformed");
-    // Someone else's ledger, and a viewer.
+    // Someone else's ledger (as if it did not exist), and a viewer.
     let (status, body) = upload(&app, &bob, &lid, "", fixture("with_id.csv")).await;
-    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
     let (status, _) = app
         .call(
             Method::POST,
@@ -804,7 +804,8 @@ async fn refused_files_and_callers_get_clear_errors_and_append_nothing() {
             None,
         )
         .await;
-    assert_error(status, &body, StatusCode::FORBIDDEN, "forbidden");
+    // Bob is no member of this ledger: it is as unknown to him as the import.
+    assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
     app.stop().await;
 }
 

@@ -3,6 +3,7 @@
 
 mod api;
 mod app;
+mod authz;
 mod bench_http;
 mod cli_log;
 mod cli_verify;

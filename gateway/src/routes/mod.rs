@@ -13,6 +13,8 @@ mod health;
 mod imports;
 mod ledgers;
 mod live;
+mod me;
+mod members;
 pub(crate) mod openapi;
 mod reads;
 mod tokens;
@@ -42,8 +44,10 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(users::create))
         .routes(routes!(tokens::create, tokens::list))
         .routes(routes!(tokens::revoke))
-        .routes(routes!(ledgers::create))
-        .routes(routes!(ledgers::grant))
+        .routes(routes!(me::get, me::update))
+        .routes(routes!(ledgers::create, members::mine))
+        .routes(routes!(ledgers::grant, members::list))
+        .routes(routes!(members::revoke))
         .routes(routes!(expenses::record, expense_reads::list))
         .routes(routes!(expenses::amend, expenses::delete))
         .routes(routes!(expense_reads::history))

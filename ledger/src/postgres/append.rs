@@ -141,9 +141,9 @@ async fn load_heads(
                 h.recorded_at AS at \
            FROM (SELECT position, recorded_at FROM events ORDER BY position DESC LIMIT 1) h \
          UNION ALL \
-         SELECT 's', NULL, s.id, v.stream_version, NULL, NULL \
+         SELECT 's', v.ledger_id, s.id, v.stream_version, NULL, NULL \
            FROM unnest($1::text[]) AS s(id) \
-           CROSS JOIN LATERAL (SELECT stream_version FROM events WHERE stream_id = s.id \
+           CROSS JOIN LATERAL (SELECT stream_version, ledger_id FROM events WHERE stream_id = s.id \
                                ORDER BY stream_version DESC LIMIT 1) v \
          UNION ALL \
          SELECT 'l', l.id, NULL, e.position, e.hash, NULL \
@@ -178,6 +178,9 @@ async fn load_heads(
                 heads
                     .streams
                     .insert(stream, row.try_get::<i64, _>("num")? as u64);
+                heads
+                    .owners
+                    .insert(stream, LedgerId::from_uuid(row.try_get("ledger")?));
             }
             "l" => {
                 let ledger = LedgerId::from_uuid(row.try_get("ledger")?);

@@ -19,6 +19,8 @@ pub(super) struct HeadCache {
     position: Position,
     recorded_at: Option<DateTime<Utc>>,
     streams: HashMap<StreamId, u64>,
+    /// The ledger of each remembered stream; fixed for ever, so never stale.
+    owners: HashMap<StreamId, LedgerId>,
     ledgers: HashMap<LedgerId, Hash>,
 }
 
@@ -38,6 +40,7 @@ impl From<Heads> for HeadCache {
             position: heads.position,
             recorded_at: heads.recorded_at,
             streams: heads.streams,
+            owners: heads.owners,
             ledgers: heads.ledgers,
         }
     }
@@ -72,6 +75,9 @@ impl HeadCache {
                 match self.streams.get(&w.stream) {
                     Some(v) => {
                         guess.heads.streams.insert(w.stream, *v);
+                        if let Some(owner) = self.owners.get(&w.stream) {
+                            guess.heads.owners.insert(w.stream, *owner);
+                        }
                     }
                     None if w.expected == ExpectedVersion::NoStream => {
                         guess.new_streams.push(w.stream.to_string())
@@ -90,10 +96,12 @@ impl HeadCache {
     pub(super) fn absorb(&mut self, heads: Heads) {
         if self.streams.len() + heads.streams.len() > CACHED_STREAMS {
             self.streams.clear();
+            self.owners.clear();
         }
         self.position = heads.position;
         self.recorded_at = heads.recorded_at;
         self.streams.extend(heads.streams);
+        self.owners.extend(heads.owners);
         self.ledgers.extend(heads.ledgers);
     }
 }

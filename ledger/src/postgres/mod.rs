@@ -12,6 +12,7 @@ mod columns;
 mod head_cache;
 mod imports;
 mod listen;
+mod profiles;
 mod reads;
 mod tokens;
 mod users;

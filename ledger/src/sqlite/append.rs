@@ -62,16 +62,19 @@ async fn load_heads(
         .iter()
         .flat_map(|p| p.writes.iter().map(|w| w.stream.to_string()))
         .collect();
-    let rows: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT stream_id, max(stream_version) FROM events \
+    // The ledger of a stream is the same on every row (the first event fixed it).
+    let rows: Vec<(String, i64, String)> = sqlx::query_as(
+        "SELECT stream_id, max(stream_version), min(ledger_id) FROM events \
          WHERE stream_id IN (SELECT value FROM json_each(?)) GROUP BY stream_id",
     )
     .bind(serde_json::to_string(&streams).expect("strings serialize"))
     .fetch_all(&mut **tx)
     .await?;
-    for (stream, version) in rows {
+    for (stream, version, ledger) in rows {
         let stream = StreamId::parse(&stream).map_err(|e| corrupt(Position::ZERO, e))?;
+        let ledger = LedgerId::parse(&ledger).map_err(|e| corrupt(Position::ZERO, e))?;
         heads.streams.insert(stream, version as u64);
+        heads.owners.insert(stream, ledger);
     }
 
     let mut ledgers: Vec<String> = batch.iter().map(|p| p.ledger.to_string()).collect();

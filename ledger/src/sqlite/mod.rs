@@ -10,6 +10,7 @@
 mod append;
 mod checkpoints;
 mod imports;
+mod profiles;
 mod reads;
 mod tokens;
 mod users;

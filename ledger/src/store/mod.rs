@@ -28,6 +28,7 @@ use crate::checkpoint::{Checkpoint, LedgerState, MAX_PROJECTION_NAME};
 use crate::error::{AppendError, StoreError};
 use crate::ids::{ImportId, LedgerId, Position, StreamId, UserId};
 use crate::import_record::ImportRecord;
+use crate::profile::{Email, Locale, Profile, ProfileError};
 use crate::recorded::{LogEntry, RecordedEvent};
 use crate::user::{TokenHash, User};
 
@@ -335,6 +336,47 @@ impl Store {
     /// On a database failure.
     pub async fn user(&self, id: UserId) -> Result<Option<User>, StoreError> {
         dispatch!(self.backend(), b => b.user(id).await)
+    }
+
+    /// A user's profile, if there is such a user.
+    ///
+    /// # Errors
+    /// On a database failure, or a stored email or locale that no longer parses.
+    pub async fn profile(&self, id: UserId) -> Result<Option<Profile>, StoreError> {
+        let row = dispatch!(self.backend(), b => b.profile(id).await)?;
+        row.map(|(name, email, locale)| {
+            let bad = |e: ProfileError| StoreError::Corrupt {
+                position: Position::ZERO,
+                reason: format!("user {id}: {e}"),
+            };
+            Ok(Profile {
+                user_id: id,
+                name,
+                email: email
+                    .as_deref()
+                    .map(Email::parse)
+                    .transpose()
+                    .map_err(bad)?,
+                locale: Locale::parse(&locale).map_err(bad)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Sets a user's email (`Some(None)` clears it) and locale, where given; false
+    /// when there is no such user.
+    ///
+    /// # Errors
+    /// On a database failure.
+    pub async fn update_profile(
+        &self,
+        id: UserId,
+        email: Option<Option<&Email>>,
+        locale: Option<&Locale>,
+    ) -> Result<bool, StoreError> {
+        let email = email.map(|e| e.map(Email::as_str));
+        let locale = locale.map(Locale::as_str);
+        dispatch!(self.backend(), b => b.update_profile(id, email, locale).await)
     }
 
     /// Records an import's state and summary. A row already in a final state is

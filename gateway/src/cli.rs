@@ -65,6 +65,9 @@ pub enum Command {
         /// The token that may do everything (create users, see every ledger).
         #[arg(long, env = "LEDGER_ADMIN_TOKEN", hide_env_values = true)]
         admin_token: Option<String>,
+        /// Timeouts and limits (docs/RELIABILITY.md).
+        #[command(flatten)]
+        limits: crate::config::LimitArgs,
     },
     /// Run the server with a demo household ledger of realistic spending; prints the
     /// URL and a token.
@@ -152,6 +155,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 Err(_) => std::net::SocketAddr::from(([127, 0, 0, 1], 8080)),
             },
             admin_token: std::env::var("LEDGER_ADMIN_TOKEN").ok(),
+            limits: crate::config::LimitArgs::from_env()?,
         },
     };
     match command {
@@ -159,12 +163,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             database: Database { database_url },
             bind,
             admin_token,
+            limits,
         } => {
             let config = Config {
                 database_url,
                 bind,
                 admin_token,
                 socket_queue: crate::config::DEFAULT_SOCKET_QUEUE,
+                limits: limits.into(),
             };
             let app = Application::build(config).await?;
             eprintln!("ledger listening on http://{}:{}", bind.ip(), app.port());
@@ -180,6 +186,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bind,
                 admin_token: None,
                 socket_queue: crate::config::DEFAULT_SOCKET_QUEUE,
+                limits: crate::config::Limits::default(),
             })
             .await?;
             let demo = crate::demo::seed(app.store()).await?;

@@ -76,6 +76,9 @@ pub enum Command {
         /// warns when it was the command line.
         #[arg(skip)]
         admin_token_source: Option<ValueSource>,
+        /// Timeouts and limits (docs/RELIABILITY.md).
+        #[command(flatten)]
+        limits: crate::config::LimitArgs,
     },
     /// Run the server with a demo household ledger of realistic spending; prints the
     /// URL and a token.
@@ -218,6 +221,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin_token: std::env::var("LEDGER_ADMIN_TOKEN").ok(),
             admin_token_file: None,
             admin_token_source: None,
+            limits: crate::config::LimitArgs::from_env()?,
         },
     };
     match command {
@@ -227,6 +231,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             admin_token,
             admin_token_file,
             admin_token_source,
+            limits,
         } => {
             let admin_token =
                 self::admin_token(admin_token, admin_token_file.as_deref(), admin_token_source)?;
@@ -235,6 +240,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bind,
                 admin_token,
                 socket_queue: crate::config::DEFAULT_SOCKET_QUEUE,
+                limits: limits.into(),
             };
             let app = Application::build(config).await?;
             eprintln!("ledger listening on http://{}:{}", bind.ip(), app.port());
@@ -250,6 +256,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 bind,
                 admin_token: None,
                 socket_queue: crate::config::DEFAULT_SOCKET_QUEUE,
+                limits: crate::config::Limits::default(),
             })
             .await?;
             let demo = crate::demo::seed(app.store()).await?;

@@ -7,6 +7,9 @@ use axum::Json;
 use ledger::{AppendError, CommandError, StoreError, TextError};
 use serde_json::{json, Value};
 
+/// The `Retry-After` of a 503, in seconds.
+const UNAVAILABLE_RETRY_AFTER: u64 = 1;
+
 /// Everything a request can fail with. Internal failures are logged in full and
 /// answered without their details.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +44,12 @@ pub(crate) enum ApiError {
     },
     #[error("the service is unavailable: {0}")]
     Unavailable(String),
+    /// Over a rate limit (`limits/rate.rs`); `retry_after` in whole seconds.
+    #[error("too many requests; retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    /// The request body did not arrive within the body read timeout.
+    #[error("the request body did not arrive in time")]
+    Timeout,
     /// The log holds what this build cannot read: a fault, not an outage, so
     /// retrying will not help.
     #[error("internal error: {0}")]
@@ -75,6 +84,8 @@ impl ApiError {
             ApiError::TooLarge => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
     }
@@ -97,7 +108,14 @@ impl IntoResponse for ApiError {
         let mut error = json!({ "code": code, "message": message });
         // The rest of a body too large to read is still on the wire: the connection
         // cannot carry another request, and a client must not reuse it.
-        let close = matches!(self, ApiError::TooLarge);
+        let close = matches!(self, ApiError::TooLarge | ApiError::Timeout);
+        let retry_after = match &self {
+            ApiError::RateLimited { retry_after } => Some((*retry_after).max(1)),
+            // An outage of the database: most pass within seconds, and a client
+            // that retries at once only adds to the load of one that recovers.
+            ApiError::Unavailable(_) => Some(UNAVAILABLE_RETRY_AFTER),
+            _ => None,
+        };
         match self {
             ApiError::Invalid {
                 field: Some(field), ..
@@ -115,6 +133,12 @@ impl IntoResponse for ApiError {
             _ => {}
         }
         let mut response = (status, Json(json!({ "error": error }))).into_response();
+        if let Some(seconds) = retry_after {
+            response.headers_mut().insert(
+                axum::http::header::RETRY_AFTER,
+                axum::http::HeaderValue::from(seconds),
+            );
+        }
         if close {
             response.headers_mut().insert(
                 axum::http::header::CONNECTION,

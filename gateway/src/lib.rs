@@ -19,6 +19,9 @@
 //!   bounded, for its followers; the subscription logic both transports share; the
 //!   WebSocket (`live/ws/`) and Server-Sent Events (`live/sse.rs`) transports; this
 //!   process's sockets for admin endpoints and metrics (`live/connections.rs`).
+//! - `limits/`: timeouts and limits: the accept loop (connections per address, header
+//!   read and idle timeouts, graceful shutdown), the body read timeout (408), rate
+//!   limits per token and per address (429).
 //! - `histogram`: the append latency histogram `/metrics` shows.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
 //! - `commands`: the subcommands that work on the log directly (`verify`).
@@ -45,6 +48,7 @@ mod extract;
 mod histogram;
 mod imports;
 mod input;
+mod limits;
 mod live;
 #[cfg(feature = "test-hooks")]
 mod probe;

@@ -1,18 +1,17 @@
 //! Building the server and running it until it is told to stop, or until a task it
 //! cannot serve without (the read models, the fan-out hub) ends.
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::Arc;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use ledger::{Store, TokenHash};
 use projections::{Live, LiveOptions, RunError};
 use tokio::net::TcpListener;
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinError, JoinHandle};
 
-use crate::config::Config;
+use crate::config::{Config, Limits};
 use crate::routes;
 use crate::state::AppState;
 
@@ -27,6 +26,7 @@ pub struct Application {
     stop_live: watch::Sender<bool>,
     closing: watch::Sender<bool>,
     state: AppState,
+    limits: Limits,
 }
 
 impl Application {
@@ -80,6 +80,7 @@ impl Application {
             append_latency: Arc::new(crate::histogram::Histogram::new(
                 crate::histogram::APPEND_BUCKETS,
             )),
+            write_timeout: config.limits.write_timeout,
         };
         Ok(Application {
             closing,
@@ -91,6 +92,7 @@ impl Application {
             hub_task,
             stop_live,
             state,
+            limits: config.limits,
         })
     }
 
@@ -123,7 +125,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let imports = self.state.imports.clone();
-        let app = routes::router(self.state);
+        let app = routes::router(self.state, &self.limits);
         tracing::info!(port = self.port, "serving");
         let closing = self.closing;
         let closed = closing.subscribe();
@@ -137,16 +139,9 @@ impl Application {
             // Sockets are not requests: tell them to close (1001) themselves.
             closing.send_replace(true);
         };
-        // Small JSON answers and socket frames must leave at once, not wait for
-        // Nagle's algorithm to gather a full packet.
-        let listener = self.listener.tap_io(|tcp| {
-            if let Err(e) = tcp.set_nodelay(true) {
-                tracing::debug!(error = %e, "TCP_NODELAY");
-            }
-        });
-        let serving = axum::serve(listener, app)
-            .with_graceful_shutdown(shutdown)
-            .into_future();
+        // TCP_NODELAY, the connection limits and timeouts: `crate::limits::serve`.
+        let limits = self.limits;
+        let serving = crate::limits::serve(self.listener, app, &limits, shutdown);
         let mut live_task = Some(self.live_task);
         let mut hub_task = Some(self.hub_task);
         let ended = serve_watching(

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use std::time::Instant;
 
-use ledger::{AppendError, AppendRequest, Appended, Position, Store, TokenHash};
+use ledger::{AppendError, AppendRequest, Appended, Position, Store, StoreError, TokenHash};
 use projections::Live;
 
 /// How long a read waits for `min_position`, and an authorization check for a
@@ -29,6 +29,8 @@ pub(crate) struct AppState {
     pub(crate) hub: Arc<crate::live::Hub>,
     /// How long the write handlers' appends take (`ledger_append_seconds`).
     pub(crate) append_latency: Arc<crate::histogram::Histogram>,
+    /// The longest an append waits for the database (`--write-timeout`).
+    pub(crate) write_timeout: Duration,
 }
 
 impl AppState {
@@ -41,10 +43,20 @@ impl AppState {
     /// handlers append through.
     ///
     /// # Errors
-    /// As [`Store::append`].
+    /// As [`Store::append`]; [`StoreError::CommitUnknown`] (a 503 with `Retry-After`)
+    /// when the database has not answered within the write timeout. The append may
+    /// still commit after that, which is why the answer does not say it failed: a
+    /// client retries with the same Idempotency-Key.
     pub(crate) async fn append(&self, request: AppendRequest) -> Result<Appended, AppendError> {
         let started = Instant::now();
-        let appended = self.store.append(request).await;
+        let appended = tokio::time::timeout(self.write_timeout, self.store.append(request))
+            .await
+            .unwrap_or_else(|_| {
+                Err(AppendError::Store(StoreError::CommitUnknown(format!(
+                    "no answer from the database within {:?}",
+                    self.write_timeout
+                ))))
+            });
         self.append_latency.observe(started.elapsed());
         appended
     }

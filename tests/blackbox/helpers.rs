@@ -136,6 +136,7 @@ impl TestApp {
             bind: "127.0.0.1:0".parse().unwrap(),
             admin_token: Some(ADMIN.into()),
             socket_queue,
+            limits: gateway::config::Limits::default(),
         };
         let app = Application::build(config).await.expect("the server builds");
         setup(&app);

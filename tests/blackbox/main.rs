@@ -12,6 +12,7 @@ mod demo;
 mod fan_out;
 mod helpers;
 mod imports;
+mod limits;
 mod live_socket;
 mod log_durability;
 mod log_processes;

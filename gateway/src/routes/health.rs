@@ -1,5 +1,7 @@
 //! Liveness and readiness, for load balancers and orchestrators (no token needed).
 
+use std::time::Duration;
+
 use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -9,6 +11,9 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 use crate::state::AppState;
+
+/// How long `/readyz` waits for the database.
+const READY_TIMEOUT: Duration = Duration::from_secs(1);
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Health {
@@ -66,15 +71,20 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Response {
         )
             .into_response()
     };
-    match state.store.head().await {
-        Ok(head) if status.error.is_none() => Json(Ready {
+    // An orchestrator asks often and waits little: a database that does not answer
+    // quickly is as good as down (the pool would otherwise wait its acquire timeout).
+    match tokio::time::timeout(READY_TIMEOUT, state.store.head()).await {
+        Ok(Ok(head)) if status.error.is_none() => Json(Ready {
             ok: true,
             head,
             position: status.position,
         })
         .into_response(),
-        Ok(_) => not_ready(status.error),
-        Err(e) => not_ready(Some(e.to_string())),
+        Ok(Ok(_)) => not_ready(status.error),
+        Ok(Err(e)) => not_ready(Some(e.to_string())),
+        Err(_) => not_ready(Some(format!(
+            "the database did not answer within {READY_TIMEOUT:?}"
+        ))),
     }
 }
 

@@ -21,11 +21,14 @@ mod tokens;
 mod users;
 
 use axum::extract::DefaultBodyLimit;
+use axum::middleware::from_fn_with_state;
 use axum::Router;
 use utoipa::OpenApi as _;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
+use crate::config::Limits;
+use crate::limits::RateLimits;
 use crate::state::AppState;
 
 /// Largest JSON body accepted; larger ones get 413.
@@ -68,11 +71,21 @@ fn api() -> OpenApiRouter<AppState> {
         .routes(routes!(live::stream))
 }
 
-pub(crate) fn router(state: AppState) -> Router {
+/// The API with its state and the request limits (`crate::limits`): the rate limits
+/// run first, so a refused request costs no body read.
+pub(crate) fn router(state: AppState, limits: &Limits) -> Router {
     let (router, _) = api().split_for_parts();
     router
         .fallback(health::not_found)
         .method_not_allowed_fallback(health::method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY))
+        .layer(from_fn_with_state(
+            limits.body_read_timeout,
+            crate::limits::body_deadline,
+        ))
+        .layer(from_fn_with_state(
+            RateLimits::new(limits),
+            crate::limits::rate_limit,
+        ))
         .with_state(state)
 }

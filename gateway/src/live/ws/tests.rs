@@ -105,6 +105,7 @@ async fn server(db: &TestDb) -> (AppState, watch::Sender<bool>) {
         append_latency: Arc::new(crate::histogram::Histogram::new(
             crate::histogram::APPEND_BUCKETS,
         )),
+        write_timeout: crate::config::Limits::default().write_timeout,
     };
     (state, stop)
 }

@@ -81,7 +81,7 @@ pub(crate) async fn seed(store: &Store) -> anyhow::Result<Demo> {
         owner: owner.user_id,
         name: LedgerName::parse("Household")?,
         currency: eur,
-        timezone: "Europe/Berlin".into(),
+        timezone: ledger::Timezone::parse("timezone", "Europe/Berlin")?,
     };
     // Opened with its second member in one append.
     let mut opening = ledgers::open(ledger, open, by(owner.user_id));

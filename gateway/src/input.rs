@@ -1,10 +1,10 @@
 //! Checks on what clients send, at the boundary: dates, amounts in the ledger's
-//! currency, time zones. Texts are `ledger::text`'s newtypes, parsed with their own
+//! currency, positions and page sizes. Texts and time zones are `ledger::text`'s newtypes, parsed with their own
 //! `parse` (a `TextError` becomes the 422 through `From`). Past here nothing is
 //! checked again.
 
 use chrono::{Datelike, NaiveDate};
-use ledger::{Amount, Currency};
+use ledger::{Amount, Currency, Position};
 use serde::{Deserialize, Deserializer};
 
 use crate::error::ApiError;
@@ -32,20 +32,34 @@ pub(crate) fn currency(field: &'static str, value: &str) -> Result<Currency, Api
     Currency::parse(value).map_err(|e| ApiError::invalid(field, e))
 }
 
-/// An IANA time zone name such as `Europe/Berlin`: checked for shape, not looked up.
-pub(crate) fn timezone(value: &str) -> Result<String, ApiError> {
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '/' | '_' | '-' | '+'));
-    if !ok {
-        return Err(ApiError::invalid(
-            "timezone",
-            "must be an IANA time zone such as Europe/Berlin",
-        ));
-    }
-    Ok(value.to_owned())
+/// A log position in a query (`after`, `min_position`, `since`): a whole number,
+/// 0 or more. Taken as text so a negative or unreadable one is a 422 naming its
+/// field rather than a 400 (or, for a negative one, a position before the log).
+pub(crate) fn position(field: &'static str, value: &str) -> Result<Position, ApiError> {
+    value
+        .parse::<Position>()
+        .map_err(|_| ApiError::invalid(field, "must be a log position: a whole number, 0 or more"))
+}
+
+/// A page size in a query: a whole number within `range`, `default` when absent.
+pub(crate) fn limit(
+    value: Option<&str>,
+    default: usize,
+    range: std::ops::RangeInclusive<usize>,
+) -> Result<usize, ApiError> {
+    let Some(value) = value else {
+        return Ok(default);
+    };
+    value
+        .parse::<usize>()
+        .ok()
+        .filter(|n| range.contains(n))
+        .ok_or_else(|| {
+            ApiError::invalid(
+                "limit",
+                format!("between {} and {}", range.start(), range.end()),
+            )
+        })
 }
 
 /// Keeps "absent" (`None`) apart from "null" (`Some(None)`) in a PATCH body.

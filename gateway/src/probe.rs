@@ -37,7 +37,7 @@ pub(crate) async fn run(args: ProbeArgs) -> anyhow::Result<()> {
             owner: UserId::new(),
             name: LedgerName::parse("probe")?,
             currency,
-            timezone: "UTC".into(),
+            timezone: ledger::Timezone::UTC,
         };
         store
             .append(ledgers::open(args.ledger, open, Metadata::default()))

@@ -10,6 +10,7 @@
 //! - [`event`]: the domain events, their schema versions and upcasters.
 //! - [`text`]: categories, merchants, descriptions, names and tags as newtypes
 //!   parsed once at the boundary; every text limit is there.
+//! - `timezone`: a ledger's time zone, checked against the IANA database.
 //! - [`commands`]: every change a user can ask for, decided without I/O: parsed
 //!   input and current state in, the [`AppendRequest`] to append (or a
 //!   [`CommandError`]) out; one file per aggregate.
@@ -51,6 +52,7 @@ mod store;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod text;
+mod timezone;
 mod user;
 
 pub use append::{
@@ -71,6 +73,7 @@ pub use profile::{Email, Locale, Profile, ProfileError};
 pub use recorded::{LogEntry, Metadata, RecordedEvent};
 pub use store::{Entries, Store, StoreOptions, Tail};
 pub use text::{Category, Description, LedgerName, Merchant, Tag, TextError, TokenName, UserName};
+pub use timezone::Timezone;
 pub use user::{
     TokenCreated, TokenHash, TokenId, TokenInfo, TokenOwner, User, MAX_TOKENS_PER_USER,
     MAX_USER_NAME,

@@ -24,6 +24,8 @@ pub enum TextError {
     Control { field: &'static str },
     #[error("at most {max} {field}")]
     TooMany { field: &'static str, max: usize },
+    #[error("must be an IANA time zone such as Europe/Berlin")]
+    NotATimezone { field: &'static str },
 }
 
 impl TextError {
@@ -33,7 +35,8 @@ impl TextError {
             TextError::Empty { field }
             | TextError::TooLong { field, .. }
             | TextError::Control { field }
-            | TextError::TooMany { field, .. } => field,
+            | TextError::TooMany { field, .. }
+            | TextError::NotATimezone { field } => field,
         }
     }
 }

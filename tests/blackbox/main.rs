@@ -17,5 +17,6 @@ mod live_socket;
 mod log_durability;
 mod log_processes;
 mod openapi;
+mod protocol;
 mod tokens;
 mod two_servers;

@@ -11,6 +11,8 @@ use serde::Serialize;
 use serde_json::Value;
 use tokio::sync::broadcast;
 
+use super::hub::QueueGauge;
+
 /// One socket as an operator sees it.
 #[derive(Clone, Debug, Serialize)]
 pub(crate) struct ConnectionInfo {
@@ -20,13 +22,23 @@ pub(crate) struct ConnectionInfo {
     pub(crate) topics: Vec<String>,
     pub(crate) connected_at: DateTime<Utc>,
     pub(crate) last_seen: DateTime<Utc>,
-    /// Messages waiting to be written to this socket.
+    /// Frames waiting in this socket's queue now.
     pub(crate) queued: usize,
+    /// Frames not queued for this socket because its queue was full.
+    pub(crate) dropped: u64,
+    /// Times this socket fell behind and was sent fresh snapshots.
+    pub(crate) resyncs: u64,
+}
+
+/// A socket's row, and where its queue's figures are read when it is listed.
+struct Row {
+    info: ConnectionInfo,
+    gauge: Option<QueueGauge>,
 }
 
 /// Every socket of this process, and the counters `/metrics` shows.
 pub(crate) struct Connections {
-    sockets: Mutex<HashMap<u64, ConnectionInfo>>,
+    sockets: Mutex<HashMap<u64, Row>>,
     next_id: AtomicU64,
     pub(crate) deltas_sent: AtomicU64,
     pub(crate) resyncs: AtomicU64,
@@ -47,7 +59,7 @@ impl Default for Connections {
 }
 
 impl Connections {
-    fn sockets(&self) -> std::sync::MutexGuard<'_, HashMap<u64, ConnectionInfo>> {
+    fn sockets(&self) -> std::sync::MutexGuard<'_, HashMap<u64, Row>> {
         self.sockets
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -59,13 +71,18 @@ impl Connections {
         let now = Utc::now();
         self.sockets().insert(
             id,
-            ConnectionInfo {
-                id,
-                user,
-                topics: Vec::new(),
-                connected_at: now,
-                last_seen: now,
-                queued: 0,
+            Row {
+                info: ConnectionInfo {
+                    id,
+                    user,
+                    topics: Vec::new(),
+                    connected_at: now,
+                    last_seen: now,
+                    queued: 0,
+                    dropped: 0,
+                    resyncs: 0,
+                },
+                gauge: None,
             },
         );
         Registration {
@@ -74,8 +91,24 @@ impl Connections {
         }
     }
 
+    /// Every socket, with its queue as it is now.
     pub(crate) fn list(&self) -> Vec<ConnectionInfo> {
-        let mut all: Vec<_> = self.sockets().values().cloned().collect();
+        // The gauges are read after this lock is released: they take the hub's lock,
+        // and the hub must never wait for this one.
+        let rows: Vec<(ConnectionInfo, Option<QueueGauge>)> = self
+            .sockets()
+            .values()
+            .map(|row| (row.info.clone(), row.gauge.clone()))
+            .collect();
+        let mut all: Vec<ConnectionInfo> = rows
+            .into_iter()
+            .map(|(mut info, gauge)| {
+                if let Some(gauge) = gauge {
+                    (info.queued, info.dropped) = gauge.read();
+                }
+                info
+            })
+            .collect();
         all.sort_by_key(|c| c.id);
         all
     }
@@ -83,7 +116,7 @@ impl Connections {
     /// Subscriptions per topic across all sockets.
     pub(crate) fn topics(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
-        for topic in self.sockets().values().flat_map(|c| c.topics.iter()) {
+        for topic in self.sockets().values().flat_map(|r| r.info.topics.iter()) {
             *counts.entry(topic.clone()).or_insert(0) += 1;
         }
         counts
@@ -111,11 +144,24 @@ pub(crate) struct Registration<'a> {
 }
 
 impl Registration<'_> {
-    pub(crate) fn update(&self, topics: impl Iterator<Item = String>, queued: usize) {
-        if let Some(info) = self.connections.sockets().get_mut(&self.id) {
-            info.topics = topics.collect();
-            info.last_seen = Utc::now();
-            info.queued = queued;
+    /// Where the socket's queue figures come from.
+    pub(crate) fn watch(&self, gauge: QueueGauge) {
+        if let Some(row) = self.connections.sockets().get_mut(&self.id) {
+            row.gauge = Some(gauge);
+        }
+    }
+
+    pub(crate) fn update(&self, topics: impl Iterator<Item = String>) {
+        if let Some(row) = self.connections.sockets().get_mut(&self.id) {
+            row.info.topics = topics.collect();
+            row.info.last_seen = Utc::now();
+        }
+    }
+
+    /// Counts resyncs (rare: only after the queue overflowed).
+    pub(crate) fn resynced(&self, resyncs: u64) {
+        if let Some(row) = self.connections.sockets().get_mut(&self.id) {
+            row.info.resyncs += resyncs;
         }
     }
 }

@@ -76,6 +76,8 @@ struct Entry {
     user: Option<UserId>,
     lagging: bool,
     topics: Vec<Topic>,
+    /// Frames not queued for this follower because its queue was full.
+    drops: u64,
 }
 
 #[derive(Default)]
@@ -208,6 +210,7 @@ impl Hub {
                 user,
                 lagging: false,
                 topics: Vec::new(),
+                drops: 0,
             },
         );
         (
@@ -321,6 +324,7 @@ impl Hub {
     fn offer(&self, entry: &mut Entry, frame: Frame) {
         if entry.lagging {
             self.queue_drops.fetch_add(1, Ordering::Relaxed);
+            entry.drops += 1;
             return;
         }
         // Only the hub sends, under the index lock, so the capacity seen here can only
@@ -330,6 +334,7 @@ impl Hub {
             return;
         }
         self.queue_drops.fetch_add(1, Ordering::Relaxed);
+        entry.drops += 1;
         entry.lagging = true;
         let _ = entry.queue.try_send(Frame::Lagged);
     }
@@ -377,6 +382,14 @@ impl Follower {
         }
     }
 
+    /// A view of this follower's queue for operators, readable from elsewhere.
+    pub(crate) fn gauge(&self) -> QueueGauge {
+        QueueGauge {
+            hub: self.hub.clone(),
+            id: self.id,
+        }
+    }
+
     /// Every batch at or below this position has been offered to the followers.
     pub(crate) fn published(&self) -> Position {
         *self.hub.published.borrow()
@@ -386,6 +399,27 @@ impl Follower {
     pub(crate) async fn caught_up(&self, position: Position) {
         let mut published = self.hub.published.subscribe();
         let _ = tokio::time::timeout(CATCH_UP, published.wait_for(|p| *p >= position)).await;
+    }
+}
+
+/// A follower's queue as `/v1/connections` shows it. Read from the hub's side, so
+/// it is true even while the follower's task is stuck writing to a slow client
+/// (which is when an operator looks).
+#[derive(Clone)]
+pub(crate) struct QueueGauge {
+    hub: Arc<Hub>,
+    id: u64,
+}
+
+impl QueueGauge {
+    /// Frames waiting in the queue, and frames dropped because it was full; zeros
+    /// once the follower has left.
+    pub(crate) fn read(&self) -> (usize, u64) {
+        let index = self.hub.lock();
+        index.entries.get(&self.id).map_or((0, 0), |entry| {
+            let queued = entry.queue.max_capacity() - entry.queue.capacity();
+            (queued, entry.drops)
+        })
     }
 }
 

@@ -16,6 +16,7 @@
 //! - `subscription`: one follower's logic, shared by both transports: follow,
 //!   replay since a position, snapshot, skip what a snapshot covered, resync,
 //!   revoked access, the heartbeat's position.
+//! - `since`: a client's `since` checked against the log's head.
 //! - `ws/`: `GET /v1/ws`: what clients send (`messages`) apart from the socket loop
 //!   (`connection`), which is generic over `Sink`/`Stream`.
 //! - `sse`: `GET /v1/ledgers/{lid}/stream`, resumable with `Last-Event-ID`.
@@ -24,6 +25,7 @@
 pub(crate) mod connections;
 mod hub;
 mod message;
+mod since;
 mod snapshot;
 pub(crate) mod sse;
 mod subscription;

@@ -17,6 +17,7 @@ use serde::Deserialize;
 use tokio_stream::wrappers::WatchStream;
 
 use super::message::Message;
+use super::since::Since;
 use super::subscription::{Outbox, Subscription};
 use super::topic::Topic;
 use super::Sources;
@@ -31,9 +32,10 @@ use crate::state::AppState;
 pub(crate) struct StreamQuery {
     /// Comma-separated: `expenses,budgets,analytics,alerts,imports` (default: all).
     topics: Option<String>,
-    /// Like `Last-Event-ID`, for clients that cannot set headers.
-    #[param(value_type = Option<i64>)]
-    since: Option<Position>,
+    /// Like `Last-Event-ID`, for clients that cannot set headers. A position beyond
+    /// the log's head starts afresh with snapshots.
+    #[param(value_type = Option<i64>, minimum = 0)]
+    since: Option<String>,
     /// Browsers' EventSource cannot set headers either.
     #[allow(dead_code)]
     #[param(ignore)] // the `token_query` security scheme describes it
@@ -77,7 +79,21 @@ pub(crate) async fn stream(
                 .and_then(|s| s.parse::<Position>().ok())
                 .ok_or_else(|| ApiError::invalid("Last-Event-ID", "a position"))?,
         ),
-        None => query.since,
+        None => query
+            .since
+            .as_deref()
+            .map(|s| crate::input::position("since", s))
+            .transpose()?,
+    };
+    // Beyond the head (an id from another database, or from before a restore): a
+    // fresh start, not an error, because a browser's EventSource gives up for good
+    // on an error answer but would keep sending the same Last-Event-ID.
+    let since = match since {
+        Some(since) => match super::since::check(&state, since).await? {
+            Since::Resume(since) => Some(since),
+            Since::BeyondHead(_) => None,
+        },
+        None => None,
     };
 
     let sources = Sources {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use ledger::{LedgerId, Position, UserId};
 use tokio::sync::mpsc;
 
-use super::hub::{Follower, Frame, Hub};
+use super::hub::{Follower, Frame, Hub, QueueGauge};
 use super::message::{self, Message};
 use super::snapshot::Sources;
 use super::topic::Topic;
@@ -84,9 +84,9 @@ impl Subscription {
         self.topics.len()
     }
 
-    /// Frames waiting in the queue.
-    pub(crate) fn queued(&self) -> usize {
-        self.queue.len()
+    /// The queue as operators see it (`/v1/connections`).
+    pub(crate) fn gauge(&self) -> QueueGauge {
+        self.follower.gauge()
     }
 
     pub(crate) fn unsubscribe(&mut self, topic: Topic) {

@@ -135,6 +135,7 @@ pub(crate) async fn set(
         (status = 403, description = "The caller is not a member", body = ErrorBody),
         (status = 404, description = "No such ledger or budget", body = ErrorBody),
         (status = 409, description = "`If-Match` is stale", body = ErrorBody),
+        (status = 422, description = "A bad `If-Match` or `Idempotency-Key`", body = ErrorBody),
     ),
 )]
 pub(crate) async fn remove(

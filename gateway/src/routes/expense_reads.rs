@@ -29,12 +29,12 @@ pub(crate) struct ListQuery {
     category: Option<String>,
     /// 1 to 1000, default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    limit: Option<usize>,
+    limit: Option<String>,
     /// The `next_cursor` of the previous page.
     cursor: Option<String>,
     /// Wait (up to 5 s) until the read models reach this position.
-    #[param(value_type = Option<i64>)]
-    min_position: Option<Position>,
+    #[param(value_type = Option<i64>, minimum = 0)]
+    min_position: Option<String>,
 }
 
 /// Cursors name the last item of the previous page: `<date>.<expense id>`.
@@ -71,7 +71,7 @@ pub(crate) struct ExpensePage {
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
         (status = 404, description = "No such ledger", body = ErrorBody),
-        (status = 422, description = "A bad date, limit or cursor", body = ErrorBody),
+        (status = 422, description = "A bad date, limit, cursor or min_position", body = ErrorBody),
     ),
 )]
 pub(crate) async fn list(
@@ -81,8 +81,8 @@ pub(crate) async fn list(
     ApiQuery(query): ApiQuery<ListQuery>,
 ) -> Result<Json<ExpensePage>, ApiError> {
     caller.require(&state, ledger, Role::Viewer).await?;
-    if let Some(p) = query.min_position {
-        state.caught_up(p).await;
+    if let Some(p) = query.min_position.as_deref() {
+        state.caught_up(input::position("min_position", p)?).await;
     }
     let from = query
         .from
@@ -95,10 +95,7 @@ pub(crate) async fn list(
         .map(|d| input::date("to", d))
         .transpose()?;
     let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "between 1 and 1000"));
-    }
+    let limit = input::limit(query.limit.as_deref(), 100, 1..=1000)?;
     let (position, items, more) = state.live.read(|p| {
         let Some(l) = p.ledger(ledger) else {
             return (p.position(), Vec::new(), false);

@@ -5,7 +5,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use ledger::commands::ledger::{self as command, OpenLedger};
 use ledger::event::Role;
-use ledger::{LedgerId, LedgerName, Metadata, Position, UserId};
+use ledger::{LedgerId, LedgerName, Metadata, Position, Timezone, UserId};
 use serde::{Deserialize, Serialize};
 
 use crate::auth::Caller;
@@ -71,7 +71,10 @@ pub(crate) async fn create(
         owner,
         name: LedgerName::parse(&body.name)?,
         currency: input::currency("currency", &body.currency)?,
-        timezone: input::timezone(body.timezone.as_deref().unwrap_or("UTC"))?,
+        timezone: match body.timezone.as_deref() {
+            Some(name) => Timezone::parse("timezone", name)?,
+            None => Timezone::UTC,
+        },
     };
     let metadata = Metadata {
         actor: Some(owner),

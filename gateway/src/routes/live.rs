@@ -46,10 +46,10 @@ pub(crate) async fn socket(
     params(
         ("lid" = Uuid, Path, description = "The ledger"),
         crate::live::sse::StreamQuery,
-        ("Last-Event-ID" = Option<i64>, Header, description = "Resume after this position"),
+        ("Last-Event-ID" = Option<i64>, Header, minimum = 0, description = "Resume after this position; one beyond the log's head starts afresh with snapshots"),
     ),
     responses(
-        (status = 200, description = "An endless stream of events; the `data` of each is a message of docs/PROTOCOL.md", body = String, content_type = "text/event-stream"),
+        (status = 200, description = "An endless stream of events; the `data` of each is a message of docs/PROTOCOL.md (a JSON object)", body = Object, content_type = "text/event-stream"),
         (status = 401, description = "No token or an unknown one", body = super::openapi::ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = super::openapi::ErrorBody),
         (status = 404, description = "No such ledger", body = super::openapi::ErrorBody),

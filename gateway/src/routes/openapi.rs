@@ -103,15 +103,21 @@ pub(crate) struct Idempotency {
     /// 1 to 255 visible ASCII characters, per ledger: a retry with the same key
     /// returns the first answer and appends nothing; the same key with a different
     /// request is a 422.
-    #[param(rename = "Idempotency-Key")]
+    #[param(
+        rename = "Idempotency-Key",
+        min_length = 1,
+        max_length = 255,
+        pattern = "^[!-~]{1,255}$"
+    )]
     idempotency_key: Option<String>,
 }
 
 #[derive(IntoParams)]
 #[into_params(parameter_in = Header)]
 pub(crate) struct IfMatch {
-    /// The stream version the write expects (`3` or `"3"`): 409 when it moved on.
-    #[param(rename = "If-Match")]
+    /// The stream version the write expects (`3` or `"3"`): 409 when it moved on;
+    /// anything else is a 422.
+    #[param(rename = "If-Match", pattern = "^\"?[0-9]{1,19}\"?$")]
     if_match: Option<String>,
 }
 
@@ -321,8 +327,12 @@ pub(crate) struct Connection {
     topics: Vec<String>,
     connected_at: DateTime<Utc>,
     last_seen: DateTime<Utc>,
-    /// Messages waiting to be written to this socket.
+    /// Frames waiting in this socket's queue now.
     queued: u64,
+    /// Frames not queued for this socket because its queue was full.
+    dropped: u64,
+    /// Times this socket fell behind and was sent fresh snapshots.
+    resyncs: u64,
 }
 
 #[derive(ToSchema)]

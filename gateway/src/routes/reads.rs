@@ -91,8 +91,8 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub(crate) struct ReadQuery {
     /// Wait (up to 5 s) until the read models reach this position.
-    #[param(value_type = Option<i64>)]
-    min_position: Option<Position>,
+    #[param(value_type = Option<i64>, minimum = 0)]
+    min_position: Option<String>,
     /// An RFC 3339 moment or a log position: answer as the ledger stood then.
     #[param(example = "2026-11-01T00:00:00Z")]
     as_of: Option<String>,
@@ -110,9 +110,14 @@ async fn view(
     query: &ReadQuery,
 ) -> Result<(Position, NaiveDate, LedgerProjection), ApiError> {
     let missing = || ApiError::NotFound(format!("no ledger {ledger}"));
+    let min_position = query
+        .min_position
+        .as_deref()
+        .map(|p| crate::input::position("min_position", p))
+        .transpose()?;
     let (position, moment, view) = match query.as_of.as_deref() {
         None => {
-            if let Some(p) = query.min_position {
+            if let Some(p) = min_position {
                 state.caught_up(p).await;
             }
             let (position, view) = state
@@ -122,6 +127,14 @@ async fn view(
         }
         Some(text) => {
             if let Ok(p) = text.parse::<Position>() {
+                // A position the log has not reached has no "then" to answer for.
+                let head = state.store.head().await?;
+                if p > head {
+                    return Err(ApiError::invalid(
+                        "as_of",
+                        format!("position {p} is beyond the log's head ({head})"),
+                    ));
+                }
                 let view = projections::ledger_at_position(&state.store, ledger, p)
                     .await
                     .map_err(run_error)?;
@@ -168,7 +181,7 @@ fn run_error(e: projections::RunError) -> ApiError {
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
         (status = 404, description = "No such ledger (then)", body = ErrorBody),
-        (status = 422, description = "A bad period, date or as_of", body = ErrorBody),
+        (status = 422, description = "A bad period, date, min_position or as_of (a position beyond the head included)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn budgets(
@@ -205,7 +218,7 @@ pub(crate) async fn budgets(
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
         (status = 404, description = "No such ledger (then)", body = ErrorBody),
-        (status = 422, description = "A bad date or as_of", body = ErrorBody),
+        (status = 422, description = "A bad date, min_position or as_of (a position beyond the head included)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn analytics(
@@ -234,7 +247,7 @@ pub(crate) async fn analytics(
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
         (status = 404, description = "No such ledger (then)", body = ErrorBody),
-        (status = 422, description = "A bad as_of", body = ErrorBody),
+        (status = 422, description = "A bad min_position or as_of (a position beyond the head included)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn alerts(
@@ -256,11 +269,11 @@ pub(crate) async fn alerts(
 #[serde(deny_unknown_fields)]
 pub(crate) struct EventsQuery {
     /// Events after this position (the `next_after` of the previous page).
-    #[param(value_type = Option<i64>)]
-    after: Option<Position>,
+    #[param(value_type = Option<i64>, minimum = 0)]
+    after: Option<String>,
     /// 1 to 1000, default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
-    limit: Option<usize>,
+    limit: Option<String>,
 }
 
 /// `GET /v1/ledgers/{lid}/events`: the ledger's log with its hashes, for audits.
@@ -275,7 +288,7 @@ pub(crate) struct EventsQuery {
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "The caller may not read this ledger", body = ErrorBody),
         (status = 404, description = "No such ledger", body = ErrorBody),
-        (status = 422, description = "A limit out of range", body = ErrorBody),
+        (status = 422, description = "A negative or unreadable `after`, or a limit out of range", body = ErrorBody),
     ),
 )]
 pub(crate) async fn events(
@@ -285,15 +298,15 @@ pub(crate) async fn events(
     ApiQuery(query): ApiQuery<EventsQuery>,
 ) -> Result<Json<LogPage>, ApiError> {
     caller.require(&state, ledger, Role::Viewer).await?;
-    let limit = query.limit.unwrap_or(100);
-    if !(1..=1000).contains(&limit) {
-        return Err(ApiError::invalid("limit", "between 1 and 1000"));
-    }
+    let limit = crate::input::limit(query.limit.as_deref(), 100, 1..=1000)?;
+    let after = query
+        .after
+        .as_deref()
+        .map(|p| crate::input::position("after", p))
+        .transpose()?
+        .unwrap_or(Position::ZERO);
     let head = state.store.head().await?;
-    let events = state
-        .store
-        .read_ledger(ledger, query.after.unwrap_or(Position::ZERO), None, limit)
-        .await?;
+    let events = state.store.read_ledger(ledger, after, None, limit).await?;
     let next_after = (events.len() == limit)
         .then(|| events.last().map(|e| e.position))
         .flatten();

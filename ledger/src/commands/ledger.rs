@@ -7,14 +7,15 @@ use crate::ids::{LedgerId, StreamId, UserId};
 use crate::money::Currency;
 use crate::recorded::Metadata;
 use crate::text::LedgerName;
+use crate::timezone::Timezone;
 
-/// What opening a ledger needs; `timezone` is an IANA name checked at the boundary.
+/// What opening a ledger needs.
 #[derive(Clone, Debug)]
 pub struct OpenLedger {
     pub owner: UserId,
     pub name: LedgerName,
     pub currency: Currency,
-    pub timezone: String,
+    pub timezone: Timezone,
 }
 
 /// The id a new ledger gets: derived from the owner's idempotency key when there is
@@ -33,7 +34,7 @@ pub fn open(ledger_id: LedgerId, open: OpenLedger, metadata: Metadata) -> Append
         ledger_id,
         name: open.name.into_string(),
         currency: open.currency,
-        timezone: open.timezone,
+        timezone: open.timezone.to_string(),
         owner: open.owner,
     };
     AppendRequest::new(
@@ -120,7 +121,7 @@ mod tests {
                 owner,
                 name: LedgerName::parse(" Home ").unwrap(),
                 currency: Currency::parse("EUR").unwrap(),
-                timezone: "UTC".into(),
+                timezone: Timezone::UTC,
             },
             Metadata::default(),
         );

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes};
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use ledger::event::Role;
+use ledger::Position;
 use serde_json::json;
 use tokio::sync::broadcast::error::RecvError;
 
@@ -16,6 +17,7 @@ use super::messages::ClientMessage;
 use super::MAX_CLIENT_MESSAGE;
 use crate::auth::Caller;
 use crate::live::message::{self, Message as Outgoing};
+use crate::live::since::{self, Since};
 use crate::live::subscription::{Outbox, Subscription};
 use crate::live::topic::Topic;
 use crate::live::Sources;
@@ -34,6 +36,7 @@ const BURST: usize = 64;
 pub(crate) async fn serve<S, E>(mut socket: S, state: AppState, caller: Caller)
 where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
+    E: std::error::Error + 'static,
 {
     let mut notifications = state.connections.notifications();
     let mut closing = state.closing.clone();
@@ -49,6 +52,7 @@ where
         caller.user(),
         "this socket fell behind",
     );
+    registration.watch(subscription.gauge());
     let mut client = Client {
         state,
         caller,
@@ -71,7 +75,15 @@ where
         } else {
             tokio::select! {
                 incoming = socket.next() => {
-                    let Some(Ok(message)) = incoming else { break };
+                    let message = match incoming {
+                        Some(Ok(message)) => message,
+                        Some(Err(e)) if too_large(&e) => {
+                            let _ = socket.send(close(1009, TOO_LARGE)).await;
+                            drain(&mut socket).await;
+                            break;
+                        }
+                        _ => break,
+                    };
                     last_heard = Instant::now();
                     seen = true;
                     match message {
@@ -119,6 +131,7 @@ where
             }
         }
         if out.resyncs > 0 {
+            registration.resynced(out.resyncs);
             registry
                 .resyncs
                 .fetch_add(out.resyncs, std::sync::atomic::Ordering::Relaxed);
@@ -140,10 +153,7 @@ where
                 .fetch_add(deltas, std::sync::atomic::Ordering::Relaxed);
         }
         if seen || client.subscription.len() != topics_before {
-            registration.update(
-                client.subscription.topics().map(ToString::to_string),
-                client.subscription.queued(),
-            );
+            registration.update(client.subscription.topics().map(ToString::to_string));
         }
     }
 }
@@ -171,6 +181,42 @@ where
     socket.flush().await.is_ok()
 }
 
+/// The close reason for a message over the socket's limit (4 × `MAX_CLIENT_MESSAGE`).
+const TOO_LARGE: &str = "a message may have at most 65536 bytes";
+
+/// Whether reading failed on a message or frame over the configured size.
+fn too_large(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cause = Some(error);
+    while let Some(e) = cause {
+        if e.downcast_ref::<tungstenite::error::CapacityError>()
+            .is_some()
+            || matches!(
+                e.downcast_ref::<tungstenite::Error>(),
+                Some(tungstenite::Error::Capacity(_))
+            )
+        {
+            return true;
+        }
+        cause = e.source();
+    }
+    false
+}
+
+/// After closing on a message that was too large: reads (and drops) what the
+/// client still sends, for a short while, so the socket is not closed on unread
+/// bytes. A TCP reset could otherwise overtake the close frame on its way.
+async fn drain<S, E>(socket: &mut S)
+where
+    S: Stream<Item = Result<Message, E>> + Unpin,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    while let Ok(Some(read)) = tokio::time::timeout_at(deadline, socket.next()).await {
+        if matches!(read, Ok(Message::Close(_))) {
+            break;
+        }
+    }
+}
+
 fn close(code: u16, reason: &'static str) -> Message {
     Message::Close(Some(CloseFrame {
         code,
@@ -188,6 +234,24 @@ struct Client {
 }
 
 impl Client {
+    /// A subscription's `since`, or the `error` that refuses it (nothing is followed).
+    async fn since(&self, since: i64) -> Result<Position, Outgoing> {
+        let Ok(since) = Position::new(since) else {
+            return Err(message::error(
+                "bad_since",
+                "since must be a log position: a whole number, 0 or more",
+            ));
+        };
+        match since::check(&self.state, since).await {
+            Ok(Since::Resume(since)) => Ok(since),
+            Ok(Since::BeyondHead(head)) => Err(message::error(
+                "bad_since",
+                format!("since {since} is beyond the log's head ({head}); subscribe without since for a snapshot"),
+            )),
+            Err(_) => Err(message::error("unavailable", "the log cannot be read now; try again")),
+        }
+    }
+
     async fn handle(&mut self, text: &str, out: &mut Outbox) {
         if self.window.0.elapsed() >= Duration::from_secs(1) {
             self.window = (Instant::now(), 0);
@@ -246,6 +310,13 @@ impl Client {
                         format!("you may not read ledger {}", t.ledger),
                     ));
                 }
+                let since = match since.map(|s| self.since(s)) {
+                    None => None,
+                    Some(checked) => match checked.await {
+                        Ok(since) => Some(since),
+                        Err(error) => return out.push(error),
+                    },
+                };
                 self.subscription.subscribe(&[t], since, true, out).await;
             }
         }

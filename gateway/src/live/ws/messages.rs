@@ -1,7 +1,6 @@
 //! What a socket's client may send (see `docs/PROTOCOL.md`); the server's messages
 //! are the transport-neutral ones of `live::message`.
 
-use ledger::Position;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -11,7 +10,8 @@ use serde_json::Value;
 pub(crate) enum ClientMessage {
     Subscribe {
         topic: String,
-        since: Option<Position>,
+        /// Checked by the loop: a negative one or one beyond the head is `bad_since`.
+        since: Option<i64>,
     },
     Unsubscribe {
         topic: String,

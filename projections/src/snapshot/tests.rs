@@ -1,4 +1,7 @@
 //! Snapshot round trips, and the refusals of what the fold could never have produced.
+//!
+//! Test code only (`#[cfg(test)] mod tests;` in `snapshot/mod.rs`): over 500 lines
+//! because each case builds its own history; nothing here ships in the server.
 
 use super::*;
 use crate::projections::Applied;

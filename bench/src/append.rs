@@ -138,12 +138,8 @@ async fn measure_postgres(
     .await
 }
 
-/// A pool of `connections` on a database with the baseline's table created.
-async fn baseline_postgres(url: &str, connections: u32) -> anyhow::Result<PgPool> {
-    let pool = PgPoolOptions::new()
-        .max_connections(connections)
-        .connect(url)
-        .await?;
+/// The baseline's table: the log's columns and constraints without the server.
+pub(crate) async fn create_baseline_table(pool: &PgPool) -> anyhow::Result<()> {
     sqlx::raw_sql(
         "CREATE TABLE baseline_events (
             position BIGSERIAL PRIMARY KEY, ledger_id UUID NOT NULL, stream_id TEXT NOT NULL,
@@ -154,8 +150,18 @@ async fn baseline_postgres(url: &str, connections: u32) -> anyhow::Result<PgPool
          CREATE INDEX ON baseline_events (ledger_id, position);
          CREATE INDEX ON baseline_events (recorded_at, position);",
     )
-    .execute(&pool)
+    .execute(pool)
     .await?;
+    Ok(())
+}
+
+/// A pool of `connections` on a database with the baseline's table created.
+async fn baseline_postgres(url: &str, connections: u32) -> anyhow::Result<PgPool> {
+    let pool = PgPoolOptions::new()
+        .max_connections(connections)
+        .connect(url)
+        .await?;
+    create_baseline_table(&pool).await?;
     Ok(pool)
 }
 

@@ -13,7 +13,7 @@ use ledger::{Currency, Event, LedgerId};
 
 use crate::append::{self, Baseline, BASELINE};
 use crate::harness::{self, Household, Http};
-use crate::{Report, Run};
+use crate::{gather, Report, Run};
 
 const HOUSEHOLDS: usize = 8;
 
@@ -82,15 +82,5 @@ async fn drive_http(
             anyhow::Ok(latencies)
         }));
     }
-    let mut latencies = Vec::new();
-    for task in tasks {
-        latencies.extend(task.await??);
-    }
-    let elapsed = start.elapsed();
-    latencies.sort_unstable();
-    Ok(Run {
-        ops: latencies.len(),
-        elapsed,
-        latencies,
-    })
+    gather(start, tasks).await
 }

@@ -25,6 +25,14 @@ where
             anyhow::Ok(latencies)
         }));
     }
+    gather(start, tasks).await
+}
+
+/// Waits for the workers started at `start` and puts their latencies together.
+pub(crate) async fn gather(
+    start: Instant,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<Vec<Duration>>>>,
+) -> anyhow::Result<Run> {
     let mut latencies = Vec::new();
     for t in tasks {
         latencies.extend(t.await??);

@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::ensure;
 use futures::{SinkExt, StreamExt};
+use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 
 use crate::harness::{self, Child, Database, Http, ServerOptions, Socket, BARE};
@@ -158,6 +159,28 @@ fn per_socket(server: &Child, warm: u64, sockets: usize) -> anyhow::Result<f64> 
     Ok(idle.saturating_sub(warm) as f64 / sockets as f64)
 }
 
+/// Waits until every socket had its share (`expected` each) or arrivals stopped,
+/// then sums up what arrived.
+async fn settle(
+    readers: Vec<JoinHandle<Count>>,
+    received: &AtomicU64,
+    expected: u64,
+    sockets: usize,
+    first_send: Instant,
+    rss_kib_per_socket: f64,
+) -> Outcome {
+    let total = expected.saturating_mul(sockets as u64);
+    harness::wait_for(received, total).await;
+    let counts = harness::collect(readers).await;
+    outcome(
+        &counts,
+        received.load(Ordering::Relaxed),
+        total,
+        first_send,
+        rss_kib_per_socket,
+    )
+}
+
 /// Deliveries over the time from `first_send` to the last arrival.
 fn outcome(
     counts: &[Count],
@@ -249,16 +272,7 @@ async fn measure_ledger(
         for writer in writers {
             writer.await??;
         }
-        let total = expected.saturating_mul(args.sockets as u64);
-        harness::wait_for(&received, total).await;
-        let counts = harness::collect(readers).await;
-        anyhow::Ok(outcome(
-            &counts,
-            received.load(Ordering::Relaxed),
-            total,
-            first_send,
-            rss,
-        ))
+        anyhow::Ok(settle(readers, &received, expected, args.sockets, first_send, rss).await)
     }
     .await;
     server.stop().await;
@@ -307,16 +321,7 @@ async fn measure_bare(
                 .send(Message::text(harness::bare_payload("ledger", i, frame_len)))
                 .await?;
         }
-        let total = expected.saturating_mul(args.sockets as u64);
-        harness::wait_for(&received, total).await;
-        let counts = harness::collect(readers).await;
-        anyhow::Ok(outcome(
-            &counts,
-            received.load(Ordering::Relaxed),
-            total,
-            first_send,
-            rss,
-        ))
+        anyhow::Ok(settle(readers, &received, expected, args.sockets, first_send, rss).await)
     }
     .await;
     server.stop().await;

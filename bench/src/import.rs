@@ -22,7 +22,7 @@ use tokio::sync::watch;
 
 use gateway::bench_support::{ImportPipeline, PreparedImport, MAX_ROWS};
 
-use crate::{Common, Figure, Report, ScratchPostgres};
+use crate::{append, Common, Figure, Report, ScratchPostgres};
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ImportArgs {
@@ -144,7 +144,7 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
             .map_err(|e| anyhow::anyhow!("{e}"))?;
     let payloads = prepared.expense_events(ledger);
     let pool = PgPoolOptions::new().max_connections(2).connect(url).await?;
-    create_baseline_table(&pool).await?;
+    append::create_baseline_table(&pool).await?;
     let baseline_started = Instant::now();
     baseline_insert(&pool, ledger, &payloads).await?;
     let baseline = baseline_started.elapsed();
@@ -182,22 +182,6 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
         seconds(folded),
         seconds(reimported)
     ));
-    Ok(())
-}
-
-async fn create_baseline_table(pool: &PgPool) -> anyhow::Result<()> {
-    sqlx::raw_sql(
-        "CREATE TABLE baseline_events (
-            position BIGSERIAL PRIMARY KEY, ledger_id UUID NOT NULL, stream_id TEXT NOT NULL,
-            stream_version BIGINT NOT NULL, event_id UUID NOT NULL UNIQUE, event_type TEXT NOT NULL,
-            schema_version SMALLINT NOT NULL, payload TEXT NOT NULL, metadata TEXT NOT NULL,
-            recorded_at TIMESTAMPTZ NOT NULL, prev_hash BYTEA NOT NULL, hash BYTEA NOT NULL,
-            UNIQUE (stream_id, stream_version));
-         CREATE INDEX ON baseline_events (ledger_id, position);
-         CREATE INDEX ON baseline_events (recorded_at, position);",
-    )
-    .execute(pool)
-    .await?;
     Ok(())
 }
 

@@ -38,7 +38,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-pub(crate) use drive::{drive, quantile_ms, Run};
+pub(crate) use drive::{drive, gather, quantile_ms, Run};
 pub(crate) use report::{Figure, Report};
 pub(crate) use scratch::ScratchPostgres;
 

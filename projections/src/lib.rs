@@ -23,7 +23,8 @@
 //! - `period`: budget periods (month, ISO week, year) of a date.
 //! - `money`: [`Money`], sums at the ledger currency's precision.
 //! - `tally`: sums that count their contributors, so empty entries disappear.
-//! - `snapshot`: [`LedgerSnapshot`], one ledger's read models as saved in a checkpoint.
+//! - `snapshot/`: [`LedgerSnapshot`], one ledger's read models as saved in a checkpoint
+//!   (`records`: the saved form of each fact).
 //! - `error`: [`ProjectionError`], an event that could not be folded; [`RunError`].
 //!
 //! Around the folds, with I/O:

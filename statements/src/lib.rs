@@ -8,7 +8,8 @@
 //!
 //! - `decode`: bytes to text (BOM, UTF-16 sniffing, OFX charset, Windows-1252).
 //! - `detect` (in this file): which format a text is, and whether it is text.
-//! - `csv_file`, `ofx`, `qif`: one parser per format, each producing raw rows.
+//! - `csv_file/`, `ofx`, `qif`: one parser per format, each producing raw rows
+//!   (`csv_file/header`: finding the header row and its columns).
 //! - `tags`: the lenient SGML/XML tag reader behind `ofx`.
 //! - `date`, `amount`: the written forms of dates and amounts, and the
 //!   per-file choices of day/month order and decimal separator.

@@ -18,6 +18,8 @@ use crate::helpers::assert_error;
 
 /// The request and answer types; the ones a method names are re-exported here.
 pub(crate) mod shapes;
+/// The WebSocket client: connect, subscribe, the next message with a timeout.
+pub(crate) mod socket;
 
 pub(crate) use shapes::{
     Alerts, Analytics, Budgets, ExpensePage, LogPage, NewBudget, NewExpense, User, Verification,

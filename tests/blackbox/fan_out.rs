@@ -4,15 +4,16 @@
 
 use std::collections::BTreeMap;
 
-use ledger::event::{Event, MemberRevoked};
+use ledger::event::{Event, MemberRevoked, Role};
 use ledger::testing::TestDb;
 use ledger::{AppendRequest, ExpectedVersion, LedgerId, StreamId, UserId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use tokio_tungstenite::MaybeTlsStream;
 
+use crate::app::socket::{next, send, subscribe, Socket};
 use crate::helpers::TestApp;
-use crate::live_socket::{connect, next, record, send, Socket};
+use crate::live_socket::record;
 
 async fn metrics(app: &TestApp) -> String {
     app.client
@@ -169,24 +170,6 @@ async fn a_socket_whose_queue_overflows_resyncs_and_stays_consistent() {
     app.stop().await;
 }
 
-async fn grant(app: &TestApp, owner: &str, lid: &str, user: &str, role: &str) {
-    let (status, body) = app
-        .call(
-            Method::POST,
-            &format!("/v1/ledgers/{lid}/members"),
-            Some(owner),
-            Some(json!({ "user_id": user, "role": role })),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-}
-
-async fn subscribed(socket: &mut Socket, topic: &str) {
-    send(socket, json!({ "type": "subscribe", "topic": topic })).await;
-    assert_eq!(next(socket).await["type"], "subscribed");
-    assert_eq!(next(socket).await["type"], "snapshot");
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn revoked_access_stops_deliveries_for_that_ledger_only() {
     let app = TestApp::spawn(TestDb::sqlite()).await;
@@ -194,11 +177,14 @@ async fn revoked_access_stops_deliveries_for_that_ledger_only() {
     let (bob_id, bob) = app.user("Bob").await;
     let home = app.ledger(&alice, "EUR").await;
     let trip = app.ledger(&alice, "EUR").await;
-    grant(&app, &alice, &home, &bob_id, "viewer").await;
-    grant(&app, &alice, &trip, &bob_id, "viewer").await;
-    let mut socket = connect(&app, &bob).await;
-    subscribed(&mut socket, &format!("ledger:{home}:expenses")).await;
-    subscribed(&mut socket, &format!("ledger:{trip}:expenses")).await;
+    let bob_id = UserId::parse(&bob_id).unwrap();
+    for lid in [&home, &trip] {
+        let ledger = LedgerId::parse(lid).unwrap();
+        app.add_member(&alice, ledger, bob_id, Role::Viewer).await;
+    }
+    let mut socket = app.socket(&bob).await;
+    subscribe(&mut socket, &format!("ledger:{home}:expenses")).await;
+    subscribe(&mut socket, &format!("ledger:{trip}:expenses")).await;
 
     let store = app.db.store().await;
     let ledger = LedgerId::parse(&home).unwrap();
@@ -207,9 +193,7 @@ async fn revoked_access_stops_deliveries_for_that_ledger_only() {
             ledger,
             StreamId::ledger(ledger),
             ExpectedVersion::Any,
-            vec![Event::MemberRevoked(MemberRevoked {
-                user_id: UserId::parse(&bob_id).unwrap(),
-            })],
+            vec![Event::MemberRevoked(MemberRevoked { user_id: bob_id })],
         ))
         .await
         .unwrap();
@@ -234,8 +218,8 @@ async fn metrics_show_append_latency_queue_drops_and_subscriptions() {
     let app = TestApp::spawn(TestDb::sqlite()).await;
     let (_, alice) = app.user("Alice").await;
     let lid = app.ledger(&alice, "EUR").await;
-    let mut socket = connect(&app, &alice).await;
-    subscribed(&mut socket, &format!("ledger:{lid}:budgets")).await;
+    let mut socket = app.socket(&alice).await;
+    subscribe(&mut socket, &format!("ledger:{lid}:budgets")).await;
     record(&app, &alice, &lid, "3.00").await;
 
     let text = metrics(&app).await;
@@ -273,8 +257,8 @@ async fn subscribing_while_changes_flow_keeps_positions_in_order_across_topics()
     let lid = app.ledger(&alice, "EUR").await;
     let expenses = format!("ledger:{lid}:expenses");
     let analytics = format!("ledger:{lid}:analytics");
-    let mut socket = connect(&app, &alice).await;
-    subscribed(&mut socket, &expenses).await;
+    let mut socket = app.socket(&alice).await;
+    subscribe(&mut socket, &expenses).await;
 
     let writes = 60;
     let writer = {

@@ -4,13 +4,13 @@
 
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
+use futures::StreamExt;
 use ledger::testing::TestDb;
 use ledger::{ImportId, ImportRecord, ImportState, LedgerId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
-use tokio_tungstenite::tungstenite::Message;
 
+use crate::app::socket::{next_of_type, next_within, send, Socket};
 use crate::helpers::{assert_error, TestApp};
 
 /// Runs each `async fn name(db: TestDb)` as `sqlite::name` and `postgres::name`.
@@ -182,40 +182,12 @@ async fn expense_count(app: &TestApp, token: &str, lid: &str) -> u64 {
     body["count"].as_u64().unwrap()
 }
 
-type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-async fn subscribed_socket(app: &TestApp, token: &str, topic: &str) -> Socket {
-    let url = format!(
-        "{}/v1/ws?token={token}",
-        app.base.replace("http://", "ws://")
-    );
-    let mut socket = tokio_tungstenite::connect_async(url).await.unwrap().0;
-    socket
-        .send(Message::Text(
-            json!({ "type": "subscribe", "topic": topic })
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
-    assert_eq!(next(&mut socket).await["type"], "subscribed");
-    assert_eq!(next(&mut socket).await["type"], "snapshot");
-    socket
-}
+/// Imports report progress while they work; under a loaded machine a stage can
+/// take longer than a delta, so these waits are longer than the socket default.
+const SLOW: Duration = Duration::from_secs(30);
 
 async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(30), socket.next())
-            .await
-            .expect("a message in time");
-        if let Message::Text(text) = frame.expect("the socket is open").expect("a frame") {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["type"] != "heartbeat" {
-                return value;
-            }
-        }
-    }
+    next_within(socket, SLOW).await
 }
 
 async fn every_format_and_encoding_is_imported(db: TestDb) {
@@ -419,7 +391,9 @@ async fn cancelling_midway_appends_nothing(db: TestDb) {
     .await;
     let (_, alice) = app.user("Alice").await;
     let lid = app.ledger(&alice, "EUR").await;
-    let mut socket = subscribed_socket(&app, &alice, &format!("ledger:{lid}:imports")).await;
+    let mut socket = app
+        .subscribed_socket(&alice, &format!("ledger:{lid}:imports"))
+        .await;
     let head = app.head().await;
     let (status, body) = upload(&app, &alice, &lid, "", big_csv(20_000)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -438,12 +412,7 @@ async fn cancelling_midway_appends_nothing(db: TestDb) {
     let (status, body) = app.call(Method::DELETE, &path, Some(&alice), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["state"], "cancelled");
-    let completed = loop {
-        let message = next(&mut socket).await;
-        if message["type"] == "import_completed" {
-            break message;
-        }
-    };
+    let completed = next_of_type(&mut socket, "import_completed", SLOW).await;
     assert_eq!(completed["data"]["state"], "cancelled", "{completed}");
     assert!(
         completed.get("position").is_none(),
@@ -488,7 +457,9 @@ async fn progress_arrives_in_order_then_the_import_completes(db: TestDb) {
     .await;
     let (_, alice) = app.user("Alice").await;
     let lid = app.ledger(&alice, "EUR").await;
-    let mut imports = subscribed_socket(&app, &alice, &format!("ledger:{lid}:imports")).await;
+    let mut imports = app
+        .subscribed_socket(&alice, &format!("ledger:{lid}:imports"))
+        .await;
     let rows = 12_000;
     let (status, body) = upload(&app, &alice, &lid, "", big_csv(rows)).await;
     assert_eq!(status, StatusCode::ACCEPTED, "{body}");
@@ -1013,7 +984,9 @@ async fn several_files_in_one_request_are_imports_of_their_own(db: TestDb) {
         .unwrap();
     assert_eq!(sse.status(), StatusCode::OK);
     let mut sse = sse.bytes_stream();
-    let mut socket = subscribed_socket(&app, &alice, &format!("ledger:{lid}:imports")).await;
+    let mut socket = app
+        .subscribed_socket(&alice, &format!("ledger:{lid}:imports"))
+        .await;
     let (status, body) = upload_parts(
         &app,
         &alice,
@@ -1070,19 +1043,9 @@ async fn several_files_in_one_request_are_imports_of_their_own(db: TestDb) {
     }
 
     // A new subscriber's snapshot lists the recent imports.
-    let url = format!(
-        "{}/v1/ws?token={alice}",
-        app.base.replace("http://", "ws://")
-    );
-    let mut late = tokio_tungstenite::connect_async(url).await.unwrap().0;
+    let mut late = app.socket(&alice).await;
     let topic = format!("ledger:{lid}:imports");
-    late.send(Message::Text(
-        json!({ "type": "subscribe", "topic": topic })
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
+    send(&mut late, json!({ "type": "subscribe", "topic": topic })).await;
     assert_eq!(next(&mut late).await["type"], "subscribed");
     let snapshot = next(&mut late).await;
     assert_eq!(snapshot["type"], "snapshot");

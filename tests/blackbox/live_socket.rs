@@ -5,60 +5,23 @@ use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
 use ledger::testing::TestDb;
+use ledger::LedgerId;
 use reqwest::Method;
 use serde_json::{json, Value};
 use tokio_tungstenite::tungstenite::Message;
 
+use crate::app::socket::{next, send};
+use crate::app::NewExpense;
 use crate::helpers::TestApp;
 
-pub(crate) type Socket =
-    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
-
-pub(crate) async fn connect(app: &TestApp, token: &str) -> Socket {
-    let url = format!(
-        "{}/v1/ws?token={token}",
-        app.base.replace("http://", "ws://")
-    );
-    tokio_tungstenite::connect_async(url)
-        .await
-        .expect("the socket opens")
-        .0
-}
-
-pub(crate) async fn send(socket: &mut Socket, message: Value) {
-    socket
-        .send(Message::Text(message.to_string().into()))
-        .await
-        .unwrap();
-}
-
-/// The next JSON message, skipping heartbeats.
-pub(crate) async fn next(socket: &mut Socket) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message in time");
-        match frame.expect("the socket is open").expect("a frame") {
-            Message::Text(text) => {
-                let value: Value = serde_json::from_str(&text).unwrap();
-                if value["type"] != "heartbeat" {
-                    return value;
-                }
-            }
-            Message::Close(frame) => panic!("the socket closed: {frame:?}"),
-            _ => {}
-        }
-    }
-}
-
+/// Records an expense of `amount` in `lid`; answers its position.
 pub(crate) async fn record(app: &TestApp, token: &str, lid: &str, amount: &str) -> i64 {
-    let (status, body) = app
-        .call(Method::POST, &format!("/v1/ledgers/{lid}/expenses"), Some(token), Some(json!({
-            "amount": amount, "occurred_on": "2026-11-12", "category": "food", "merchant": "Market"
-        })))
-        .await;
-    assert_eq!(status, reqwest::StatusCode::CREATED, "{body}");
-    body["position"].as_i64().unwrap()
+    let expense = NewExpense::new(amount, "2026-11-12", "food").merchant("Market");
+    let ledger = LedgerId::parse(lid).unwrap();
+    app.record_expense(token, ledger, &expense)
+        .await
+        .position
+        .get()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -68,7 +31,7 @@ async fn snapshot_and_deltas_reproduce_the_http_state_and_resume_without_gaps() 
     let lid = app.ledger(&alice, "EUR").await;
     record(&app, &alice, &lid, "1.00").await;
 
-    let mut socket = connect(&app, &alice).await;
+    let mut socket = app.socket(&alice).await;
     let topic = format!("ledger:{lid}:expenses");
     send(&mut socket, json!({ "type": "subscribe", "topic": topic })).await;
     let subscribed = next(&mut socket).await;
@@ -110,7 +73,7 @@ async fn snapshot_and_deltas_reproduce_the_http_state_and_resume_without_gaps() 
     for amount in ["5.00", "6.00"] {
         missed.push(record(&app, &alice, &lid, amount).await);
     }
-    let mut socket = connect(&app, &alice).await;
+    let mut socket = app.socket(&alice).await;
     send(
         &mut socket,
         json!({ "type": "subscribe", "topic": topic, "since": last }),
@@ -138,7 +101,7 @@ async fn forbidden_topics_and_bad_messages_get_errors_and_the_socket_stays_open(
     let (_, alice) = app.user("Alice").await;
     let (_, eve) = app.user("Eve").await;
     let lid = app.ledger(&alice, "EUR").await;
-    let mut socket = connect(&app, &eve).await;
+    let mut socket = app.socket(&eve).await;
 
     send(
         &mut socket,
@@ -285,7 +248,7 @@ async fn admin_sees_status_connections_and_metrics_and_broadcasts_to_sockets() {
     let app = TestApp::spawn(TestDb::sqlite()).await;
     let (_, alice) = app.user("Alice").await;
     let lid = app.ledger(&alice, "EUR").await;
-    let mut socket = connect(&app, &alice).await;
+    let mut socket = app.socket(&alice).await;
     let topic = format!("ledger:{lid}:budgets");
     send(&mut socket, json!({ "type": "subscribe", "topic": topic })).await;
     assert_eq!(next(&mut socket).await["type"], "subscribed");
@@ -350,9 +313,9 @@ async fn a_stalled_socket_does_not_delay_the_others() {
     let lid = app.ledger(&alice, "EUR").await;
     let topic = format!("ledger:{lid}:expenses");
     // One client subscribes and then never reads again.
-    let mut stalled = connect(&app, &alice).await;
+    let mut stalled = app.socket(&alice).await;
     send(&mut stalled, json!({ "type": "subscribe", "topic": topic })).await;
-    let mut reader = connect(&app, &alice).await;
+    let mut reader = app.socket(&alice).await;
     send(&mut reader, json!({ "type": "subscribe", "topic": topic })).await;
     assert_eq!(next(&mut reader).await["type"], "subscribed");
     assert_eq!(next(&mut reader).await["type"], "snapshot");

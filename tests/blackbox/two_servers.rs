@@ -4,13 +4,11 @@
 use std::process::Stdio;
 use std::time::Duration;
 
-use futures::{SinkExt, StreamExt};
 use ledger::testing::TestDb;
-use serde_json::{json, Value};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, Command};
-use tokio_tungstenite::tungstenite::Message;
 
+use crate::app::socket::next;
 use crate::app::{Api, NewExpense};
 
 pub(crate) const ADMIN: &str = "two-servers-admin";
@@ -54,25 +52,6 @@ pub(crate) async fn serve_with_env(database_url: &str, env: &[(&str, &str)]) -> 
     (child, base)
 }
 
-async fn next_delta(
-    socket: &mut (impl StreamExt<Item = tokio_tungstenite::tungstenite::Result<Message>> + Unpin),
-) -> Value {
-    loop {
-        let frame = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("a message in time");
-        if let Message::Text(text) = frame.unwrap().unwrap() {
-            let value: Value = serde_json::from_str(&text).unwrap();
-            if value["type"] != "heartbeat"
-                && value["type"] != "subscribed"
-                && value["type"] != "snapshot"
-            {
-                return value;
-            }
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_write_through_one_server_reaches_a_socket_on_the_other() {
     let Some(db) = TestDb::postgres().await else {
@@ -85,21 +64,13 @@ async fn a_write_through_one_server_reaches_a_socket_on_the_other() {
     let lid = api_a.open_ledger(&token, "Home", "EUR").await;
 
     // Server B learns of the ledger from the shared log, then serves its socket.
-    let (mut socket, _) = tokio_tungstenite::connect_async(api_b.ws_url(&token))
-        .await
-        .unwrap();
-    socket
-        .send(Message::Text(
-            json!({ "type": "subscribe", "topic": format!("ledger:{lid}:expenses") })
-                .to_string()
-                .into(),
-        ))
-        .await
-        .unwrap();
+    let mut socket = api_b
+        .subscribed_socket(&token, &format!("ledger:{lid}:expenses"))
+        .await;
     for amount in ["4.00", "5.00"] {
         let expense = NewExpense::new(amount, "2026-11-20", "food");
         let created = api_a.record_expense(&token, lid, &expense).await;
-        let delta = next_delta(&mut socket).await;
+        let delta = next(&mut socket).await;
         assert_eq!(delta["type"], "expense_created", "{delta}");
         assert_eq!(delta["position"], created.position.get());
         assert_eq!(delta["data"]["amount"], amount);

@@ -10,9 +10,9 @@ use ledger::{BudgetId, LedgerId};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
+use crate::app::socket::{next, send};
 use crate::app::{Api, NewBudget, NewExpense};
 use crate::helpers::TestApp;
-use crate::live_socket::{connect, next, send};
 use crate::two_servers::{serve_with_env, ADMIN};
 
 /// Runs each `async fn name(db: TestDb)` on SQLite and on PostgreSQL.
@@ -223,7 +223,7 @@ async fn members_are_listed_revoked_and_ledgers_listed(db: TestDb) {
     );
 
     // Bob watches the ledger live, then loses access.
-    let mut socket = connect(&app, &bob.token).await;
+    let mut socket = app.socket(&bob.token).await;
     send(
         &mut socket,
         json!({ "type": "subscribe", "topic": format!("ledger:{lid}:expenses") }),

@@ -12,8 +12,9 @@ use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::MaybeTlsStream;
 
+use crate::app::socket::{next, send, Socket};
 use crate::helpers::{assert_error, TestApp, ADMIN};
-use crate::live_socket::{connect, next, record, send, Socket};
+use crate::live_socket::record;
 
 async fn connections(app: &TestApp) -> Vec<Value> {
     let (status, body) = app
@@ -30,7 +31,7 @@ async fn a_since_beyond_the_head_or_negative_is_bad_since_and_follows_nothing() 
     let lid = app.ledger(&alice, "EUR").await;
     let head = record(&app, &alice, &lid, "1.00").await;
     let topic = format!("ledger:{lid}:expenses");
-    let mut socket = connect(&app, &alice).await;
+    let mut socket = app.socket(&alice).await;
 
     for since in [json!(head + 1_000_000), json!(-1)] {
         send(
@@ -123,7 +124,7 @@ async fn an_event_stream_resumed_beyond_the_head_starts_afresh_and_a_negative_si
 async fn an_oversized_frame_closes_the_socket_with_1009_and_a_reason() {
     let app = TestApp::spawn(TestDb::sqlite()).await;
     let (_, alice) = app.user("Alice").await;
-    let mut socket = connect(&app, &alice).await;
+    let mut socket = app.socket(&alice).await;
     let huge = "x".repeat(2 * 1024 * 1024);
     // The server may close before the whole frame is written; that is its answer.
     let _ = futures::SinkExt::send(&mut socket, Message::Text(huge.into())).await;

@@ -12,10 +12,11 @@ use std::time::Duration;
 
 use anyhow::Context;
 use chrono::NaiveDate;
-use ledger::event::{ExpenseRecorded, LedgerOpened};
+use ledger::commands::expense::{self as expenses, NewExpense};
+use ledger::commands::ledger::{self as ledgers, OpenLedger};
 use ledger::{
-    Amount, AppendRequest, Currency, Event, ExpectedVersion, ExpenseId, LedgerId, Store,
-    StoreOptions, StreamId, UserId,
+    Amount, AppendRequest, Category, Currency, Description, ExpenseId, LedgerId, LedgerName,
+    Merchant, Metadata, Store, StoreOptions, Tag, Timezone, UserId,
 };
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -224,22 +225,8 @@ async fn measure(
 ) -> anyhow::Result<()> {
     let currency = Currency::parse("EUR")?;
     let ledger = LedgerId::new();
-    let opened = Event::LedgerOpened(LedgerOpened {
-        ledger_id: ledger,
-        name: "bench".into(),
-        currency,
-        timezone: "UTC".into(),
-        owner: UserId::new(),
-    });
-    store
-        .append(AppendRequest::new(
-            ledger,
-            StreamId::ledger(ledger),
-            ExpectedVersion::NoStream,
-            vec![opened],
-        ))
-        .await?;
-    let sample = Arc::new(Event::ExpenseRecorded(expense(currency)).encode());
+    store.append(open_ledger(ledger, currency)?).await?;
+    let sample = Arc::new(sample(currency)?);
 
     for &n in writers {
         let case = format!("writers={n}");
@@ -254,16 +241,7 @@ async fn measure(
         let ours = drive(n, duration, move || {
             let store = store.clone();
             async move {
-                let e = expense(currency);
-                let stream = StreamId::expense(e.expense_id);
-                store
-                    .append(AppendRequest::new(
-                        ledger,
-                        stream,
-                        ExpectedVersion::NoStream,
-                        vec![Event::ExpenseRecorded(e)],
-                    ))
-                    .await?;
+                store.append(record(ledger, currency)?).await?;
                 Ok(())
             }
         })
@@ -338,19 +316,49 @@ pub(super) fn print_case(report: &Report, backend: &str, case: &str, ours: &Run,
     ));
 }
 
-pub(super) fn expense(currency: Currency) -> ExpenseRecorded {
-    ExpenseRecorded {
+/// Opens the benchmark's ledger `ledger`, through the command layer.
+pub(super) fn open_ledger(ledger: LedgerId, currency: Currency) -> anyhow::Result<AppendRequest> {
+    let open = OpenLedger {
+        owner: UserId::new(),
+        name: LedgerName::parse("bench")?,
+        currency,
+        timezone: Timezone::UTC,
+    };
+    Ok(ledgers::open(ledger, open, Metadata::default()))
+}
+
+/// The expense every writer records, a new id each time.
+fn expense(currency: Currency) -> anyhow::Result<NewExpense> {
+    Ok(NewExpense {
         expense_id: ExpenseId::new(),
-        amount: Amount::parse("23.40", currency).expect("a valid amount"),
-        occurred_on: NaiveDate::from_ymd_opt(2026, 11, 14).expect("a date"),
-        category: "groceries".into(),
-        merchant: Some("Corner Market".into()),
-        description: Some("weekly shop".into()),
-        tags: vec!["food".into()],
-        original_amount: None,
-        original_currency: None,
-        import_id: None,
-    }
+        amount: Amount::parse("23.40", currency)?,
+        occurred_on: NaiveDate::from_ymd_opt(2026, 11, 14).context("a date")?,
+        category: Category::parse("groceries")?,
+        merchant: Some(Merchant::parse("Corner Market")?),
+        description: Some(Description::parse("weekly shop")?),
+        tags: vec![Tag::parse("food")?],
+        original: None,
+    })
+}
+
+/// Recording one such expense in `ledger`: the request a writer appends.
+fn record(ledger: LedgerId, currency: Currency) -> anyhow::Result<AppendRequest> {
+    Ok(expenses::record(
+        ledger,
+        expense(currency)?,
+        Metadata::default(),
+    ))
+}
+
+/// The payload the baseline inserts: the very event the command produces.
+pub(super) fn sample(currency: Currency) -> anyhow::Result<String> {
+    let request = record(LedgerId::new(), currency)?;
+    let event = request
+        .writes
+        .first()
+        .and_then(|write| write.events.first())
+        .context("recording an expense writes an event")?;
+    Ok(event.encode())
 }
 
 /// Ids as the store makes them (time-ordered UUIDv7), so both sides index alike.

@@ -9,7 +9,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use ledger::{Currency, Event, LedgerId};
+use ledger::{Currency, LedgerId};
 
 use crate::append::{self, Baseline, BASELINE};
 use crate::harness::{self, Household, Http};
@@ -31,8 +31,7 @@ pub(super) async fn measure(
         let addr = server.addr();
         let mut http = Http::connect(addr).await?;
         let homes = Arc::new(harness::households(&mut http, &admin, HOUSEHOLDS).await?);
-        let sample =
-            Arc::new(Event::ExpenseRecorded(append::expense(Currency::parse("EUR")?)).encode());
+        let sample = Arc::new(append::sample(Currency::parse("EUR")?)?);
         for &n in writers {
             let case = format!("http,writers={n}");
             report.note(&format!(

@@ -11,10 +11,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use ledger::event::LedgerOpened;
-use ledger::{
-    AppendRequest, Currency, Event, ExpectedVersion, ImportState, LedgerId, Store, StreamId, UserId,
-};
+use ledger::{Currency, ImportState, LedgerId, Store};
 use projections::LiveOptions;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, QueryBuilder};
@@ -73,20 +70,7 @@ async fn measure(url: &str, rows: usize, report: &Report) -> anyhow::Result<()> 
     let store = Store::open(url).await.context("opening the store")?;
     let currency = Currency::parse("EUR")?;
     let ledger = LedgerId::new();
-    store
-        .append(AppendRequest::new(
-            ledger,
-            StreamId::ledger(ledger),
-            ExpectedVersion::NoStream,
-            vec![Event::LedgerOpened(LedgerOpened {
-                ledger_id: ledger,
-                name: "bench".into(),
-                currency,
-                timezone: "UTC".into(),
-                owner: UserId::new(),
-            })],
-        ))
-        .await?;
+    store.append(append::open_ledger(ledger, currency)?).await?;
     let (stop, shutdown) = watch::channel(false);
     let (live, live_task) =
         projections::start(store.clone(), LiveOptions::default(), shutdown).await?;

@@ -9,13 +9,13 @@ use std::time::Instant;
 use anyhow::Context;
 use chrono::{Days, NaiveDate};
 use futures::TryStreamExt;
-use ledger::event::{
-    BudgetPeriod, BudgetSet, ExpenseAmended, ExpenseDeleted, ExpenseRecorded, LedgerOpened,
-    MemberGranted, Role,
-};
+use ledger::commands::budget::{self, BudgetSpec, Thresholds};
+use ledger::commands::expense::{self as expenses, ExpenseChanges, ExpenseState, NewExpense};
+use ledger::commands::ledger::{self as ledgers, OpenLedger};
+use ledger::event::{BudgetPeriod, Role};
 use ledger::{
-    Amount, AppendRequest, BudgetId, Currency, Event, ExpectedVersion, ExpenseId, LedgerId, Store,
-    StoreOptions, StreamId, UserId,
+    Amount, AppendRequest, BudgetId, Category, Currency, Description, ExpectedVersion, ExpenseId,
+    LedgerId, LedgerName, Merchant, Metadata, Store, StoreOptions, Tag, Timezone, UserId,
 };
 use rust_decimal::Decimal;
 use sqlx::postgres::{PgPool, PgPoolOptions};
@@ -205,46 +205,49 @@ async fn generate(
     for _ in 0..ledgers {
         let id = LedgerId::new();
         let owner = UserId::new();
-        let opened = Event::LedgerOpened(LedgerOpened {
-            ledger_id: id,
-            name: "Household".into(),
-            currency,
-            timezone: "Europe/Berlin".into(),
+        let open = OpenLedger {
             owner,
-        });
-        let member = Event::MemberGranted(MemberGranted {
-            user_id: UserId::new(),
-            role: Role::Member,
-        });
+            name: LedgerName::parse("Household")?,
+            currency,
+            timezone: Timezone::parse("timezone", "Europe/Berlin")?,
+        };
+        let mut request = ledgers::open(id, open, Metadata::default());
+        let member = ledgers::grant(id, UserId::new(), Role::Member, true, Metadata::default())?;
+        // The member's grant goes into the opening's write, as the second event of
+        // the ledger stream's first append, as the generated log has always had it.
+        for write in member.writes {
+            let opening = request
+                .writes
+                .iter_mut()
+                .find(|w| w.stream == write.stream)
+                .context("the opening writes the ledger stream")?;
+            opening.events.extend(write.events);
+        }
         let mut budgets = Vec::new();
-        let mut request = AppendRequest::new(
-            id,
-            StreamId::ledger(id),
-            ExpectedVersion::NoStream,
-            vec![opened, member],
-        );
         for (i, category) in [Some("groceries"), Some("dining"), Some("transport"), None]
             .into_iter()
             .enumerate()
         {
             let budget_id = BudgetId::new();
             budgets.push(budget_id);
-            let set = Event::BudgetSet(BudgetSet {
-                budget_id,
-                category: category.map(str::to_owned),
+            let spec = BudgetSpec {
+                category: category.map(Category::parse).transpose()?,
                 amount: Amount::parse(["400", "250", "120", "30000"][i], currency)?,
                 period: if category.is_some() {
                     BudgetPeriod::Monthly
                 } else {
                     BudgetPeriod::Yearly
                 },
-                thresholds: vec![80, 100],
-            });
-            request = request.and(
-                StreamId::budget(budget_id),
+                thresholds: Thresholds::parse(Some(vec![80, 100]))?,
+            };
+            let set = budget::set(
+                id,
+                budget_id,
+                spec,
                 ExpectedVersion::NoStream,
-                vec![set],
+                Metadata::default(),
             );
+            request.writes.extend(set.writes);
         }
         written += store.append(request).await?.positions().count();
         plans.push(LedgerPlan {
@@ -262,14 +265,21 @@ async fn generate(
         let size = 2000.min(total - written);
         let mut events = 0;
         while events < size {
-            let (stream, event) = next_event(&mut random, plan, start, currency)?;
+            let change = next_change(&mut random, plan, start, currency)?;
+            let stream = change
+                .writes
+                .first()
+                .context("a change writes a stream")?
+                .stream;
             if !touched.insert(stream) {
                 continue;
             }
-            request = Some(match request {
-                None => AppendRequest::new(plan.id, stream, ExpectedVersion::Any, vec![event]),
-                Some(r) => r.and(stream, ExpectedVersion::Any, vec![event]),
-            });
+            // Each change is decided by its command; they travel together in one
+            // large multi-stream append.
+            match &mut request {
+                None => request = Some(change),
+                Some(r) => r.writes.extend(change.writes),
+            }
             events += 1;
         }
         if let Some(request) = request {
@@ -283,71 +293,92 @@ async fn generate(
     Ok(written)
 }
 
-fn next_event(
+/// The next change to `plan`'s ledger, as the command that decides it answers it:
+/// an amendment or deletion of a live expense, a budget reset, or a new expense.
+fn next_change(
     random: &mut Random,
     plan: &mut LedgerPlan,
     start: NaiveDate,
     currency: Currency,
-) -> anyhow::Result<(StreamId, Event)> {
+) -> anyhow::Result<AppendRequest> {
+    // Only live expenses are amended or deleted; the version only goes into refusals,
+    // and the writes expect any version, as the generator always has.
+    const LIVE: ExpenseState = ExpenseState {
+        version: 1,
+        deleted: false,
+    };
     let roll = random.below(100);
     if roll < 8 && !plan.live.is_empty() {
         let expense_id = plan.live[random.below(plan.live.len())];
-        let amend = ExpenseAmended {
-            expense_id,
+        let changes = ExpenseChanges {
             amount: Some(amount(random, currency)?),
             category: random
                 .chance(30)
-                .then(|| CATEGORIES[random.below(CATEGORIES.len())].to_owned()),
-            ..ExpenseAmended::default()
+                .then(|| Category::parse(CATEGORIES[random.below(CATEGORIES.len())]))
+                .transpose()?,
+            ..ExpenseChanges::default()
         };
-        return Ok((StreamId::expense(expense_id), Event::ExpenseAmended(amend)));
+        return Ok(expenses::amend(
+            plan.id,
+            expense_id,
+            changes,
+            LIVE,
+            ExpectedVersion::Any,
+            Metadata::default(),
+        )?);
     }
     if roll < 12 && !plan.live.is_empty() {
         let expense_id = plan.live.swap_remove(random.below(plan.live.len()));
-        return Ok((
-            StreamId::expense(expense_id),
-            Event::ExpenseDeleted(ExpenseDeleted { expense_id }),
-        ));
+        return Ok(expenses::delete(
+            plan.id,
+            expense_id,
+            LIVE,
+            ExpectedVersion::Any,
+            Metadata::default(),
+        )?);
     }
     if roll < 13 {
         let budget_id = plan.budgets[random.below(plan.budgets.len())];
-        let set = BudgetSet {
-            budget_id,
-            category: Some(CATEGORIES[random.below(3)].to_owned()),
+        let spec = BudgetSpec {
+            category: Some(Category::parse(CATEGORIES[random.below(3)])?),
             amount: Amount::parse(&format!("{}", 100 + random.below(900)), currency)?,
             period: [
                 BudgetPeriod::Weekly,
                 BudgetPeriod::Monthly,
                 BudgetPeriod::Yearly,
             ][random.below(3)],
-            thresholds: vec![50, 80, 100],
+            thresholds: Thresholds::parse(Some(vec![50, 80, 100]))?,
         };
-        return Ok((StreamId::budget(budget_id), Event::BudgetSet(set)));
+        return Ok(budget::set(
+            plan.id,
+            budget_id,
+            spec,
+            ExpectedVersion::Any,
+            Metadata::default(),
+        ));
     }
     let expense_id = ExpenseId::new();
     plan.live.push(expense_id);
-    let recorded = ExpenseRecorded {
+    let expense = NewExpense {
         expense_id,
         amount: amount(random, currency)?,
         occurred_on: start + Days::new(random.below(700) as u64),
-        category: CATEGORIES[random.below(CATEGORIES.len())].to_owned(),
-        merchant: Some(MERCHANTS[random.below(MERCHANTS.len())].to_owned()),
+        category: Category::parse(CATEGORIES[random.below(CATEGORIES.len())])?,
+        merchant: Some(Merchant::parse(MERCHANTS[random.below(MERCHANTS.len())])?),
         description: random
             .chance(40)
-            .then(|| "weekly shop with the kids".to_owned()),
+            .then(|| Description::parse("weekly shop with the kids"))
+            .transpose()?,
         tags: if random.chance(20) {
-            vec!["family".into()]
+            vec![Tag::parse("family")?]
         } else {
             vec![]
         },
-        original_amount: None,
-        original_currency: None,
-        import_id: None,
+        original: None,
     };
-    Ok((
-        StreamId::expense(expense_id),
-        Event::ExpenseRecorded(recorded),
-    ))
+    // A new expense's write expects no stream (the command's rule) where the
+    // hand-built one expected any: the ids are new, so the log is the same.
+    Ok(expenses::record(plan.id, expense, Metadata::default()))
 }
 
 /// Mostly everyday amounts, now and then a refund.

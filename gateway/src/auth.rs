@@ -123,7 +123,7 @@ impl KnownTokens {
 /// token's `last_used_at` when the stored one is a minute old.
 async fn check(state: &AppState, hash: TokenHash) -> Result<Option<UserId>, ApiError> {
     let sent = Instant::now();
-    let Some(owner) = state.store.token_owner(&hash).await? else {
+    let Some(owner) = state.bounded(state.store.token_owner(&hash)).await? else {
         state.tokens.forget(&hash);
         return Ok(None);
     };
@@ -134,7 +134,10 @@ async fn check(state: &AppState, hash: TokenHash) -> Result<Option<UserId>, ApiE
         .is_none_or(|used| now - used >= LAST_USE_RESOLUTION)
     {
         // Bookkeeping: a failure here must not refuse a valid token.
-        if let Err(e) = state.store.touch_token(owner.token_id, now).await {
+        if let Err(e) = state
+            .bounded(state.store.touch_token(owner.token_id, now))
+            .await
+        {
             tracing::warn!(error = %e, "could not record a token's last use");
         }
     }
@@ -221,7 +224,7 @@ impl Caller {
         ledger: LedgerId,
         needed: Role,
     ) -> Result<(), ApiError> {
-        state.caught_up(state.store.head().await?).await;
+        state.caught_up(state.head().await?).await;
         let found = state.live.read(|p| {
             p.ledger(ledger)
                 .map(|l| self.user().and_then(|u| l.role(u)))

@@ -39,6 +39,29 @@ impl AppState {
         self.live.wait_for(position, CATCH_UP).await
     }
 
+    /// A database call of a request, bounded like a write: with the database
+    /// unreachable, the request answers 503 within the write timeout instead of
+    /// waiting out the connection pool.
+    ///
+    /// # Errors
+    /// The call's own, and a pool time-out when the database does not answer.
+    pub(crate) async fn bounded<T>(
+        &self,
+        call: impl std::future::Future<Output = Result<T, StoreError>>,
+    ) -> Result<T, StoreError> {
+        tokio::time::timeout(self.write_timeout, call)
+            .await
+            .unwrap_or(Err(StoreError::Database(sqlx::Error::PoolTimedOut)))
+    }
+
+    /// The log's head as the database has it, bounded (see [`AppState::bounded`]).
+    ///
+    /// # Errors
+    /// As [`AppState::bounded`].
+    pub(crate) async fn head(&self) -> Result<Position, StoreError> {
+        self.bounded(self.store.head()).await
+    }
+
     /// Appends to the log, timed for `/metrics`: the one place the HTTP write
     /// handlers append through.
     ///

@@ -27,7 +27,7 @@ pub(crate) async fn check(state: &AppState, since: Position) -> Result<Since, Ap
     if since <= state.live.position() {
         return Ok(Since::Resume(since));
     }
-    let head = state.store.head().await?;
+    let head = state.head().await?;
     if since > head {
         return Ok(Since::BeyondHead(head));
     }

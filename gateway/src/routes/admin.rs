@@ -84,7 +84,7 @@ pub(crate) async fn status(
     caller: Caller,
 ) -> Result<Json<Status>, ApiError> {
     admin_only(caller)?;
-    let head = state.store.head().await?;
+    let head = state.head().await?;
     let projections = state.live.status();
     Ok(Json(Status {
         head,

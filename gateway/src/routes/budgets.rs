@@ -64,7 +64,7 @@ async fn exists(state: &AppState, ledger: LedgerId, budget: BudgetId) -> Result<
     if known(state) {
         return Ok(true);
     }
-    state.caught_up(state.store.head().await?).await;
+    state.caught_up(state.head().await?).await;
     Ok(known(state))
 }
 

@@ -177,7 +177,7 @@ async fn current(
     if let Some(found) = lookup(state) {
         return Ok(found);
     }
-    state.caught_up(state.store.head().await?).await;
+    state.caught_up(state.head().await?).await;
     lookup(state)
         .ok_or_else(|| ApiError::NotFound(format!("no expense {expense} in ledger {ledger}")))
 }

@@ -149,7 +149,7 @@ pub(crate) async fn mine(
     caller: Caller,
 ) -> Result<Json<Ledgers>, ApiError> {
     // Every grant and revocation acknowledged so far shows.
-    state.caught_up(state.store.head().await?).await;
+    state.caught_up(state.head().await?).await;
     let mut ledgers: Vec<LedgerEntry> = state.live.read(|p| {
         p.ledgers()
             .filter_map(|l| {

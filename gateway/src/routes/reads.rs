@@ -128,7 +128,7 @@ async fn view(
         Some(text) => {
             if let Ok(p) = text.parse::<Position>() {
                 // A position the log has not reached has no "then" to answer for.
-                let head = state.store.head().await?;
+                let head = state.head().await?;
                 if p > head {
                     return Err(ApiError::invalid(
                         "as_of",
@@ -305,7 +305,7 @@ pub(crate) async fn events(
         .map(|p| crate::input::position("after", p))
         .transpose()?
         .unwrap_or(Position::ZERO);
-    let head = state.store.head().await?;
+    let head = state.head().await?;
     let events = state.store.read_ledger(ledger, after, None, limit).await?;
     let next_after = (events.len() == limit)
         .then(|| events.last().map(|e| e.position))

@@ -9,7 +9,7 @@ use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::config::Config;
 use crate::startup::Application;
-use crate::{commands, DEFAULT_DATABASE_URL};
+use crate::{offline, DEFAULT_DATABASE_URL};
 
 /// Ctrl-C or SIGTERM: the server then finishes what is in flight and stops.
 async fn shutdown_signal() {
@@ -271,19 +271,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             app.run_until_stopped(shutdown_signal()).await?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Verify { database } => commands::verify(&database.database_url).await,
-        Command::Rebuild { database } => commands::rebuild(&database.database_url).await,
+        Command::Verify { database } => offline::verify(&database.database_url).await,
+        Command::Rebuild { database } => offline::rebuild(&database.database_url).await,
         Command::Replay {
             database,
             ledger,
             as_of,
             position,
-        } => commands::replay(&database.database_url, ledger, as_of, position).await,
+        } => offline::replay(&database.database_url, ledger, as_of, position).await,
         Command::History {
             database,
             ledger,
             expense,
-        } => commands::history(&database.database_url, ledger, expense).await,
+        } => offline::history(&database.database_url, ledger, expense).await,
         Command::Import(args) => crate::imports::run_command(*args).await,
         Command::Bench { args } => run_bench(args, cli.verbose),
         #[cfg(feature = "test-hooks")]

@@ -24,7 +24,8 @@
 //!   limits per token and per address (429).
 //! - `histogram`: the append latency histogram `/metrics` shows.
 //! - [`cli`]: the `ledger` command's arguments and what each subcommand runs.
-//! - `commands`: the subcommands that work on the log directly (`verify`).
+//! - `offline`: the subcommands that work on the log directly, without a server
+//!   (`verify`, `rebuild`, `replay`, `history`); not `ledger::commands`, the command layer.
 //! - `bench_support` (hidden): what the benchmarks drive in-process (the import
 //!   pipeline, the made-up data generator). The benchmarks are the workspace's
 //!   `bench/` crate, binary `ledger-bench`, which `ledger bench ...` runs from this
@@ -40,7 +41,6 @@ mod auth;
 #[doc(hidden)]
 pub mod bench_support;
 pub mod cli;
-mod commands;
 pub mod config;
 mod demo;
 mod error;
@@ -50,6 +50,7 @@ mod imports;
 mod input;
 mod limits;
 mod live;
+mod offline;
 #[cfg(feature = "test-hooks")]
 mod probe;
 mod random;

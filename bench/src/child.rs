@@ -98,12 +98,14 @@ pub(crate) async fn serve(database_url: &str) -> anyhow::Result<(Child, String)>
             "127.0.0.1:0",
             // A load generator, not clients to protect the server from: 64 writers
             // on 8 households' tokens at ~20,000 requests a second (2,500 a token),
-            // or thousands of sockets, all from one address. The timeouts stay on.
+            // or thousands of sockets on few users, all from one address. The timeouts stay on.
             "--requests-per-address",
             "0",
             "--requests-per-token",
             "0",
             "--connections-per-address",
+            "0",
+            "--sockets-per-user",
             "0",
         ],
         // In the environment rather than the arguments, which anyone may list.

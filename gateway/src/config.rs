@@ -41,6 +41,9 @@ pub struct Limits {
     pub idle_timeout: Duration,
     /// Open TCP connections per client IP address; more are closed on accept.
     pub connections_per_address: u32,
+    /// WebSockets and event streams one user may hold open at once on one server
+    /// process; one more is refused with 429 `too_many_sockets`.
+    pub sockets_per_user: u32,
     /// Requests a second per token, with bursts of twice that; then 429.
     pub requests_per_token: u32,
     /// Requests a second per client IP address, with bursts of twice that; then 429.
@@ -59,6 +62,7 @@ impl Default for Limits {
             body_read_timeout: Duration::from_secs(30),
             idle_timeout: Duration::from_secs(75),
             connections_per_address: 1024,
+            sockets_per_user: 64,
             requests_per_token: 1000,
             requests_per_address: 5000,
             write_timeout: Duration::from_secs(5),
@@ -82,6 +86,9 @@ pub struct LimitArgs {
     /// Open connections per client IP address (0: no cap).
     #[arg(long, env = "LEDGER_CONNECTIONS_PER_ADDRESS", default_value_t = 1024)]
     pub connections_per_address: u32,
+    /// Open WebSockets and event streams per user (0: no cap).
+    #[arg(long, env = "LEDGER_SOCKETS_PER_USER", default_value_t = 64)]
+    pub sockets_per_user: u32,
     /// Requests a second per token, bursts of twice that (0: no limit).
     #[arg(long, env = "LEDGER_REQUESTS_PER_TOKEN", default_value_t = 1000)]
     pub requests_per_token: u32,
@@ -114,6 +121,7 @@ impl From<LimitArgs> for Limits {
             body_read_timeout: a.body_read_timeout,
             idle_timeout: a.idle_timeout,
             connections_per_address: a.connections_per_address,
+            sockets_per_user: a.sockets_per_user,
             requests_per_token: a.requests_per_token,
             requests_per_address: a.requests_per_address,
             write_timeout: a.write_timeout,
@@ -170,6 +178,7 @@ mod tests {
             flags.connections_per_address,
             defaults.connections_per_address
         );
+        assert_eq!(flags.sockets_per_user, defaults.sockets_per_user);
         assert_eq!(flags.requests_per_token, defaults.requests_per_token);
         assert_eq!(flags.requests_per_address, defaults.requests_per_address);
         assert_eq!(flags.write_timeout, defaults.write_timeout);

@@ -47,6 +47,10 @@ pub(crate) enum ApiError {
     /// Over a rate limit (`limits/rate.rs`); `retry_after` in whole seconds.
     #[error("too many requests; retry after {retry_after} s")]
     RateLimited { retry_after: u64 },
+    /// The user already holds as many live sockets (WebSocket and event streams) as
+    /// one may in this process.
+    #[error("you already have {max} live connections (WebSockets and event streams) open on this server; close one first")]
+    TooManySockets { max: u32 },
     /// The request body did not arrive within the body read timeout.
     #[error("the request body did not arrive in time")]
     Timeout,
@@ -85,6 +89,7 @@ impl ApiError {
             ApiError::Invalid { .. } => (StatusCode::UNPROCESSABLE_ENTITY, "validation_failed"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "rate_limited"),
+            ApiError::TooManySockets { .. } => (StatusCode::TOO_MANY_REQUESTS, "too_many_sockets"),
             ApiError::Timeout => (StatusCode::REQUEST_TIMEOUT, "timeout"),
             ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -146,6 +151,12 @@ impl IntoResponse for ApiError {
             );
         }
         response
+    }
+}
+
+impl From<crate::live::connections::TooManySockets> for ApiError {
+    fn from(e: crate::live::connections::TooManySockets) -> Self {
+        ApiError::TooManySockets { max: e.max }
     }
 }
 

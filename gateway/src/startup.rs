@@ -74,7 +74,9 @@ impl Application {
                 .filter(|t| !t.is_empty())
                 .map(TokenHash::of),
             closing: closing_rx,
-            connections: Arc::default(),
+            connections: Arc::new(crate::live::Connections::new(
+                config.limits.sockets_per_user,
+            )),
             tokens: Arc::default(),
             hub,
             append_latency: Arc::new(crate::histogram::Histogram::new(

@@ -165,6 +165,62 @@ async fn an_address_holds_at_most_its_share_of_connections() {
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
 }
 
+#[tokio::test]
+async fn a_user_holds_at_most_their_share_of_live_sockets() {
+    let db = TestDb::sqlite();
+    let server = Server::start(&db.url, &["--sockets-per-user", "2"]).await;
+    let api = &server.api;
+    let (alice, _) = api.user("Alice").await;
+    let (bob, _) = api.user("Bob").await;
+    let ledger = api.open_ledger(&alice, "Home", "EUR").await;
+    let stream = format!("{}/v1/ledgers/{ledger}/stream?topics=budgets", api.base);
+
+    // One WebSocket and one event stream: her two places.
+    let socket = api.socket(&alice).await;
+    let events = api.client.get(&stream).bearer_auth(&alice).send().await.unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+
+    // A third of either kind is refused with a code, before any upgrade.
+    let refused = tokio_tungstenite::connect_async(api.ws_url(&alice)).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(answer)) => {
+            assert_eq!(answer.status(), StatusCode::TOO_MANY_REQUESTS);
+            let body: Value = serde_json::from_slice(answer.body().as_deref().unwrap()).unwrap();
+            assert_eq!(body["error"]["code"], "too_many_sockets", "{body}");
+        }
+        other => panic!("a third socket was not refused: {other:?}"),
+    }
+    let third = api.client.get(&stream).bearer_auth(&alice).send().await.unwrap();
+    assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = third.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "too_many_sockets", "{body}");
+
+    // Another user is not counted against her; the operator sees all three.
+    let _bobs = api.socket(&bob).await;
+    let rows: Value = api.get(ADMIN, "/v1/connections").await.expect(StatusCode::OK);
+    let transports: Vec<&str> = rows["connections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|row| row["transport"].as_str().unwrap())
+        .collect();
+    assert_eq!(transports.iter().filter(|t| **t == "websocket").count(), 2);
+    assert_eq!(transports.iter().filter(|t| **t == "sse").count(), 1);
+
+    // A closed socket frees its place (the server notices the close at once).
+    drop(socket);
+    drop(events);
+    let mut reopened = None;
+    for _ in 0..50 {
+        if let Ok((socket, _)) = tokio_tungstenite::connect_async(api.ws_url(&alice)).await {
+            reopened = Some(socket);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(reopened.is_some(), "her place was never freed");
+}
+
 /// Sends `GET path` until a 429, checking the headers on the way; the 429's response.
 async fn until_refused(api: &Api, path: &str, token: Option<&str>) -> reqwest::Response {
     for _ in 0..50 {

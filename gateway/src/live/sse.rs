@@ -16,6 +16,7 @@ use ledger::{LedgerId, Position};
 use serde::Deserialize;
 use tokio_stream::wrappers::WatchStream;
 
+use super::connections::{Registration, Transport};
 use super::message::Message;
 use super::since::Since;
 use super::subscription::{Outbox, Subscription};
@@ -96,6 +97,7 @@ pub(crate) async fn stream(
         None => None,
     };
 
+    let registration = state.connections.open(caller.user(), Transport::Sse)?;
     let sources = Sources {
         live: state.live.clone(),
         imports: state.imports.clone(),
@@ -110,8 +112,11 @@ pub(crate) async fn stream(
     subscription
         .subscribe(&topics, since, false, &mut out)
         .await;
+    registration.watch(subscription.gauge());
+    registration.update(subscription.topics().map(ToString::to_string));
     let feed = Feed {
         subscription,
+        registration,
         pending: out.messages.into(),
     };
     let messages = futures::stream::unfold(feed, |mut feed| async move {
@@ -130,6 +135,8 @@ pub(crate) async fn stream(
 /// One stream's state between events.
 struct Feed {
     subscription: Subscription,
+    /// Its row in `/v1/connections`, and its place under the per-user cap.
+    registration: Registration,
     pending: VecDeque<Message>,
 }
 
@@ -150,6 +157,8 @@ impl Feed {
             };
             let mut out = Outbox::default();
             self.subscription.accept(frame, &mut out);
+            self.registration.resynced(out.resyncs);
+            self.registration.sent(out.deltas);
             self.pending.extend(out.messages);
         }
     }

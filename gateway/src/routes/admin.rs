@@ -32,7 +32,7 @@ pub(crate) struct Status {
     projections: LiveStatus,
     /// Events committed but not yet folded.
     lag: i64,
-    /// Open sockets of this server process.
+    /// Open live sockets (WebSockets and event streams) of this server process.
     #[schema(value_type = u64)]
     connections: usize,
     /// Subscriptions per topic.
@@ -48,7 +48,6 @@ pub(crate) struct Status {
 
 #[derive(Serialize, utoipa::ToSchema)]
 pub(crate) struct Connections {
-    #[schema(value_type = Vec<crate::routes::openapi::Connection>)]
     connections: Vec<ConnectionInfo>,
 }
 
@@ -191,7 +190,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> impl IntoResponse 
     };
     gauge(
         "ledger_connections",
-        "Open WebSocket connections.",
+        "Open live sockets (WebSockets and event streams).",
         "gauge",
         state.connections.count() as i128,
     );

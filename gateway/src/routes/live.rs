@@ -23,6 +23,7 @@ use crate::state::AppState;
         (status = 101, description = "Switching Protocols: the socket protocol of docs/PROTOCOL.md follows"),
         (status = 400, description = "Not a WebSocket handshake", body = String, content_type = "text/plain"),
         (status = 401, description = "No token or an unknown one", body = super::openapi::ErrorBody),
+        (status = 429, description = "`too_many_sockets`: the user already holds `--sockets-per-user` WebSockets and event streams on this server; or `rate_limited`", body = super::openapi::ErrorBody),
     ),
 )]
 pub(crate) async fn socket(
@@ -54,6 +55,7 @@ pub(crate) async fn socket(
         (status = 403, description = "The caller may not read this ledger", body = super::openapi::ErrorBody),
         (status = 404, description = "No such ledger", body = super::openapi::ErrorBody),
         (status = 422, description = "An unknown topic or a bad `Last-Event-ID`", body = super::openapi::ErrorBody),
+        (status = 429, description = "`too_many_sockets`: the user already holds `--sockets-per-user` WebSockets and event streams on this server; or `rate_limited`", body = super::openapi::ErrorBody),
     ),
 )]
 pub(crate) async fn stream(

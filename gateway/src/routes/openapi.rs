@@ -73,13 +73,55 @@ impl Modify for SecuritySchemes {
 pub(crate) fn json() -> &'static str {
     static DOCUMENT: OnceLock<String> = OnceLock::new();
     DOCUMENT.get_or_init(|| {
-        let (_, document) = super::api().split_for_parts();
+        let (_, mut document) = super::api().split_for_parts();
+        add_rate_limited(&mut document);
         // Serializing a tree of strings, maps and numbers cannot fail; an empty
         // object is still a valid answer if it somehow did.
         let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".into());
         text.push('\n');
         text
     })
+}
+
+/// Every route but the probes can answer 429 (`crate::limits::rate_limit`, a layer
+/// around them all): stated once here rather than on each handler. A route that
+/// documents its own 429 (the live ones: too many sockets) keeps its description.
+fn add_rate_limited(document: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    let response = ResponseBuilder::new()
+        .description("Over the per-token or per-address rate limit (`rate_limited`): retry after `Retry-After` seconds")
+        .header(
+            "Retry-After",
+            HeaderBuilder::new()
+                .schema(utoipa::openapi::schema::Type::Integer)
+                .description(Some("Seconds until a request will be let through"))
+                .build(),
+        )
+        .content(
+            "application/json",
+            ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build(),
+        )
+        .build();
+    for (path, item) in &mut document.paths.paths {
+        if matches!(path.as_str(), "/healthz" | "/readyz") {
+            continue;
+        }
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .responses
+                .responses
+                .entry("429".to_owned())
+                .or_insert_with(|| response.clone().into());
+        }
+    }
 }
 
 /// `GET /v1/openapi.json`: this document.
@@ -316,23 +358,6 @@ pub(crate) struct ProjectionStatus {
     /// Set when an event could not be folded: the read models stopped before it.
     error: Option<String>,
     error_position: Option<i64>,
-}
-
-#[derive(ToSchema)]
-pub(crate) struct Connection {
-    id: u64,
-    /// `null` for the admin.
-    #[schema(required = true)]
-    user: Option<Uuid>,
-    topics: Vec<String>,
-    connected_at: DateTime<Utc>,
-    last_seen: DateTime<Utc>,
-    /// Frames waiting in this socket's queue now.
-    queued: u64,
-    /// Frames not queued for this socket because its queue was full.
-    dropped: u64,
-    /// Times this socket fell behind and was sent fresh snapshots.
-    resyncs: u64,
 }
 
 #[derive(ToSchema)]

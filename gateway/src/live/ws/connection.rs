@@ -16,6 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 use super::messages::ClientMessage;
 use super::MAX_CLIENT_MESSAGE;
 use crate::auth::Caller;
+use crate::live::connections::Registration;
 use crate::live::message::{self, Message as Outgoing};
 use crate::live::since::{self, Since};
 use crate::live::subscription::{Outbox, Subscription};
@@ -33,15 +34,17 @@ const MAX_MESSAGES_PER_SECOND: u32 = 50;
 const BURST: usize = 64;
 
 /// Serves a socket until the client leaves, stops answering, or the server stops.
-pub(crate) async fn serve<S, E>(mut socket: S, state: AppState, caller: Caller)
-where
+pub(crate) async fn serve<S, E>(
+    mut socket: S,
+    state: AppState,
+    caller: Caller,
+    registration: Registration,
+) where
     S: Stream<Item = Result<Message, E>> + Sink<Message> + Unpin + Send,
     E: std::error::Error + 'static,
 {
     let mut notifications = state.connections.notifications();
     let mut closing = state.closing.clone();
-    let registry = state.connections.clone();
-    let registration = registry.open(caller.user());
     let sources = Sources {
         live: state.live.clone(),
         imports: state.imports.clone(),
@@ -130,12 +133,7 @@ where
                 }
             }
         }
-        if out.resyncs > 0 {
-            registration.resynced(out.resyncs);
-            registry
-                .resyncs
-                .fetch_add(out.resyncs, std::sync::atomic::Ordering::Relaxed);
-        }
+        registration.resynced(out.resyncs);
         if ping || !out.messages.is_empty() {
             let deltas = out.deltas;
             let frames = ping
@@ -148,9 +146,7 @@ where
             if !matches!(burst.await, Ok(true)) {
                 return;
             }
-            registry
-                .deltas_sent
-                .fetch_add(deltas, std::sync::atomic::Ordering::Relaxed);
+            registration.sent(deltas);
         }
         if seen || client.subscription.len() != topics_before {
             registration.update(client.subscription.topics().map(ToString::to_string));

@@ -13,7 +13,11 @@ use axum::extract::ws::WebSocketUpgrade;
 use axum::extract::State;
 use axum::response::Response;
 
+use axum::response::IntoResponse;
+
+use super::connections::Transport;
 use crate::auth::Caller;
+use crate::error::ApiError;
 use crate::state::AppState;
 
 /// Largest message a client may send; larger ones get an `error` (and far larger
@@ -30,6 +34,12 @@ pub(crate) async fn upgrade(
     caller: Caller,
     ws: WebSocketUpgrade,
 ) -> Response {
+    // Counted before the upgrade, so a user over the cap gets an HTTP answer with a
+    // code instead of a socket that closes at once.
+    let registration = match state.connections.open(caller.user(), Transport::WebSocket) {
+        Ok(registration) => registration,
+        Err(too_many) => return ApiError::from(too_many).into_response(),
+    };
     // Buffers sized for many idle sockets: tungstenite allocates the whole read buffer
     // up front (128 KiB by default) and grows it only for a larger frame; writes are
     // flushed after each burst, so the write buffer holds one burst at most (and
@@ -38,7 +48,7 @@ pub(crate) async fn upgrade(
         .write_buffer_size(WRITE_BUFFER)
         .max_message_size(4 * MAX_CLIENT_MESSAGE)
         .max_frame_size(4 * MAX_CLIENT_MESSAGE)
-        .on_upgrade(move |socket| connection::serve(socket, state, caller))
+        .on_upgrade(move |socket| connection::serve(socket, state, caller, registration))
 }
 
 #[cfg(test)]

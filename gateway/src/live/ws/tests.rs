@@ -136,10 +136,15 @@ async fn the_loop_answers_subscribes_snapshots_and_forwards_deltas() {
     let (to_server, incoming) = mpsc::unbounded();
     let (outgoing, from_server) = mpsc::unbounded();
     let socket = MemorySocket { incoming, outgoing };
+    let registration = state
+        .connections
+        .open(None, crate::live::connections::Transport::WebSocket)
+        .unwrap();
     let serving = tokio::spawn(super::connection::serve(
         socket,
         state.clone(),
         Caller::Admin,
+        registration,
     ));
     let mut client = Client {
         send: to_server,

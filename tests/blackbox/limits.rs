@@ -170,8 +170,8 @@ async fn a_user_holds_at_most_their_share_of_live_sockets() {
     let db = TestDb::sqlite();
     let server = Server::start(&db.url, &["--sockets-per-user", "2"]).await;
     let api = &server.api;
-    let (alice, _) = api.user("Alice").await;
-    let (bob, _) = api.user("Bob").await;
+    let (_, alice) = api.user("Alice").await;
+    let (_, bob) = api.user("Bob").await;
     let ledger = api.open_ledger(&alice, "Home", "EUR").await;
     let stream = format!("{}/v1/ledgers/{ledger}/stream?topics=budgets", api.base);
 

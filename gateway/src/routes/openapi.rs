@@ -94,7 +94,7 @@ fn add_rate_limited(document: &mut utoipa::openapi::OpenApi) {
         .header(
             "Retry-After",
             HeaderBuilder::new()
-                .schema(utoipa::openapi::schema::Type::Integer)
+                .schema(utoipa::openapi::ObjectBuilder::new().schema_type(utoipa::openapi::schema::Type::Integer))
                 .description(Some("Seconds until a request will be let through"))
                 .build(),
         )

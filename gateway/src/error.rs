@@ -225,9 +225,12 @@ impl From<CommandError> for ApiError {
             },
             CommandError::NoBudget { .. } => ApiError::NotFound(e.to_string()),
             CommandError::Thresholds => ApiError::invalid("thresholds", e),
-            CommandError::NoUser(_) | CommandError::NotAMember(_) | CommandError::Owner(_) => {
-                ApiError::invalid("user_id", e)
+            // The user named does not exist, or not in this ledger: like any id that
+            // names nothing (and the same answer whether the user exists elsewhere).
+            CommandError::NoUser(_) | CommandError::NotAMember(_) => {
+                ApiError::NotFound(e.to_string())
             }
+            CommandError::Owner(_) => ApiError::invalid("user_id", e),
         }
     }
 }

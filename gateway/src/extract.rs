@@ -16,7 +16,28 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
-        match axum::Json::<T>::from_request(req, state).await {
+        if !is_json(req.headers()) {
+            return Err(ApiError::malformed(
+                "expected a request with Content-Type: application/json",
+            ));
+        }
+        let bytes = match axum::body::Bytes::from_request(req, state).await {
+            Ok(bytes) => bytes,
+            Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                return Err(ApiError::TooLarge)
+            }
+            Err(e) => return Err(ApiError::malformed(e.body_text())),
+        };
+        // Every body of this API is an object; serde would also fill a struct from an
+        // array of its fields in order (`[null, null]`), which no client means.
+        let first = bytes.iter().find(|b| !b.is_ascii_whitespace());
+        if first.is_some_and(|b| *b == b'[') {
+            return Err(ApiError::Invalid {
+                message: "the body must be a JSON object".into(),
+                field: None,
+            });
+        }
+        match axum::Json::<T>::from_bytes(&bytes) {
             Ok(axum::Json(value)) => Ok(ApiJson(value)),
             Err(JsonRejection::JsonDataError(e)) => Err(ApiError::Invalid {
                 message: e.body_text(),
@@ -26,6 +47,22 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             Err(e) => Err(ApiError::malformed(e.body_text())),
         }
     }
+}
+
+/// `application/json`, or a `+json` type, with any parameters (`; charset=utf-8`).
+fn is_json(headers: &axum::http::HeaderMap) -> bool {
+    let Some(value) = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let essence = value.split(';').next().unwrap_or_default().trim();
+    let Some((kind, subtype)) = essence.split_once('/') else {
+        return false;
+    };
+    kind.eq_ignore_ascii_case("application")
+        && (subtype.eq_ignore_ascii_case("json") || subtype.to_ascii_lowercase().ends_with("+json"))
 }
 
 /// Path parameters: a malformed id is a 404 (no such thing), not a server error.
@@ -82,13 +119,23 @@ pub(crate) fn idempotency_key(headers: &axum::http::HeaderMap) -> Result<Option<
     Ok(Some(key.to_owned()))
 }
 
-/// The stream version an `If-Match` header expects (`3` or `"3"`).
+/// The stream version an `If-Match` header expects: `3` or `"3"` (an entity tag);
+/// versions count from 1, written without leading zeros.
 pub(crate) fn if_match(headers: &axum::http::HeaderMap) -> Result<Option<u64>, ApiError> {
     let Some(value) = headers.get(axum::http::header::IF_MATCH) else {
         return Ok(None);
     };
-    let text = value.to_str().unwrap_or_default().trim().trim_matches('"');
-    text.parse::<u64>()
-        .map(Some)
-        .map_err(|_| ApiError::invalid("If-Match", "must be the version you read, such as 3"))
+    let bad = || ApiError::invalid("If-Match", "must be the version you read, such as 3");
+    let text = value.to_str().map_err(|_| bad())?;
+    let digits = text
+        .strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(text);
+    let well_formed = (1..=19).contains(&digits.len())
+        && digits.bytes().all(|b| b.is_ascii_digit())
+        && !digits.starts_with('0');
+    if !well_formed {
+        return Err(bad());
+    }
+    digits.parse::<u64>().map(Some).map_err(|_| bad())
 }

@@ -9,15 +9,34 @@ use serde::{Deserialize, Deserializer};
 
 use crate::error::ApiError;
 
-/// A calendar date, `YYYY-MM-DD`, between 1970 and 2200.
+/// A day of an expense, `YYYY-MM-DD`, between 1970 and 2200: a typo's year 20226
+/// or 1026 is refused rather than filed where nobody will look.
 pub(crate) fn date(field: &'static str, value: &str) -> Result<NaiveDate, ApiError> {
-    let date = NaiveDate::parse_from_str(value, "%Y-%m-%d").map_err(|_| {
-        ApiError::invalid(field, format!("{value:?} is not a date like 2026-11-27"))
-    })?;
+    let date = any_date(field, value)?;
     if !(1970..=2200).contains(&date.year()) {
         return Err(ApiError::invalid(field, "must be between 1970 and 2200"));
     }
     Ok(date)
+}
+
+/// A day in a query (a filter's bound, "today" for a read): any RFC 3339
+/// `full-date`, `YYYY-MM-DD` with four-digit years, as JSON Schema's `date` format.
+pub(crate) fn any_date(field: &'static str, value: &str) -> Result<NaiveDate, ApiError> {
+    let bad = || ApiError::invalid(field, format!("{value:?} is not a date like 2026-11-27"));
+    let bytes = value.as_bytes();
+    let shaped = bytes.len() == 10
+        && bytes[4] == b'-'
+        && bytes[7] == b'-'
+        && bytes
+            .iter()
+            .enumerate()
+            .all(|(i, b)| i == 4 || i == 7 || b.is_ascii_digit());
+    if !shaped {
+        return Err(bad());
+    }
+    let number = |range: std::ops::Range<usize>| value[range].parse::<u32>().map_err(|_| bad());
+    let year = i32::try_from(number(0..4)?).map_err(|_| bad())?;
+    NaiveDate::from_ymd_opt(year, number(5..7)?, number(8..10)?).ok_or_else(bad)
 }
 
 pub(crate) fn amount(

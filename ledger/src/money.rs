@@ -201,6 +201,11 @@ pub struct Currency(u8);
 const _: () = assert!(CURRENCIES.len() <= 256);
 
 impl Currency {
+    /// Every code [`Currency::parse`] takes, in order.
+    pub fn codes() -> impl Iterator<Item = &'static str> {
+        CURRENCIES.iter().map(|(code, _)| *code)
+    }
+
     /// # Errors
     /// [`MoneyError::UnknownCurrency`] unless `code` is an active ISO-4217 code
     /// (upper case, as the standard writes it).

@@ -62,6 +62,11 @@ pub fn free_text(field: &'static str, value: &str, max: usize) -> Result<String,
 
 /// A label: free text, trimmed, and not empty.
 fn label(field: &'static str, value: &str, max: usize) -> Result<String, TextError> {
+    // The limit counts what was sent, spaces around it included, as a JSON Schema
+    // `maxLength` does.
+    if value.chars().count() > max {
+        return Err(TextError::TooLong { field, max });
+    }
     let value = value.trim();
     if value.is_empty() {
         return Err(TextError::Empty { field });

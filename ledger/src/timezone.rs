@@ -18,6 +18,11 @@ use crate::text::TextError;
 pub struct Timezone(chrono_tz::Tz);
 
 impl Timezone {
+    /// Every name [`Timezone::parse`] takes (the IANA database's), in order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name())
+    }
+
     pub const UTC: Timezone = Timezone(chrono_tz::Tz::UTC);
 
     /// # Errors

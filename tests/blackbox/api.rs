@@ -168,6 +168,29 @@ async fn bad_input_gets_a_clear_error_and_appends_nothing() {
     );
     let (status, answer) = app.raw(&expenses, &alice, &huge).await;
     assert_error(status, &answer, StatusCode::PAYLOAD_TOO_LARGE, "too_large");
+    // An array where an object is meant: serde would fill the fields in order.
+    let (status, answer) = app
+        .raw(&expenses, &alice, r#"["1.00", "2026-11-02", "x"]"#)
+        .await;
+    assert_error(status, &answer, invalid, "validation_failed");
+    // If-Match: a version counts from 1, in digits (or one quoted entity tag).
+    let first = app
+        .record_expense(&alice, eur, &NewExpense::new("1.00", day, "x"))
+        .await;
+    let path = format!("{expenses}/{}", first.expense_id);
+    for bad in ["0", "01", "\"\"3\"\"", "-1", "x"] {
+        let answer = app
+            .client
+            .patch(format!("{}{path}", app.base))
+            .bearer_auth(&alice)
+            .header("if-match", bad)
+            .json(&json!({ "category": "y" }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), invalid, "If-Match {bad:?}");
+    }
+    let head = app.head().await;
     let answer = app.try_open_ledger(&alice, "x", "XYZ").await;
     answer.refused(invalid, "validation_failed");
     assert_eq!(answer.body["error"]["field"], "currency");

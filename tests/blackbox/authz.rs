@@ -231,6 +231,27 @@ async fn members_are_listed_revoked_and_ledgers_listed(db: TestDb) {
     .await;
     assert_eq!(next(&mut socket).await["type"], "subscribed");
     assert_eq!(next(&mut socket).await["type"], "snapshot");
+    // And as Server-Sent Events.
+    let mut events = app
+        .client
+        .get(format!(
+            "{}/v1/ledgers/{lid}/stream?topics=expenses",
+            app.base
+        ))
+        .bearer_auth(&bob.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(events.status(), StatusCode::OK);
+    let mut heard = String::new();
+    while !heard.contains("event: snapshot") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), events.chunk())
+            .await
+            .expect("the snapshot arrives")
+            .unwrap()
+            .expect("the stream is open");
+        heard.push_str(&String::from_utf8_lossy(&chunk));
+    }
 
     let member_path = format!("/v1/ledgers/{lid}/members/{}", bob.id);
     let (status, body) = app
@@ -265,6 +286,23 @@ async fn members_are_listed_revoked_and_ledgers_listed(db: TestDb) {
     let revoked = next(&mut socket).await;
     assert_eq!(revoked["type"], "error", "{revoked}");
     assert_eq!(revoked["code"], "forbidden", "{revoked}");
+    // The event stream says why and ends, without the expense.
+    let mut after = String::new();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(chunk) = events.chunk().await.unwrap() {
+            after.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    })
+    .await;
+    assert!(ended.is_ok(), "the stream did not end: {after}");
+    assert!(
+        after.contains("event: error") && after.contains("forbidden"),
+        "{after}"
+    );
+    assert!(
+        !after.contains("3.00"),
+        "a delivery after revocation: {after}"
+    );
     app.record_expense(
         &alice.token,
         lid,
@@ -274,23 +312,24 @@ async fn members_are_listed_revoked_and_ledgers_listed(db: TestDb) {
     let later = tokio::time::timeout(Duration::from_millis(800), next(&mut socket)).await;
     assert!(later.is_err(), "a delivery after revocation: {later:?}");
 
-    // Revoking again, or revoking the owner, is refused and appends nothing.
+    // Revoking again names a member the ledger no longer has (404); revoking the
+    // owner is refused (422). Neither appends anything.
     let head = app.head().await;
-    for path in [
-        member_path,
-        format!("/v1/ledgers/{lid}/members/{}", alice.id),
-    ] {
-        let (status, body) = app
-            .call(Method::DELETE, &path, Some(&alice.token), None)
-            .await;
-        crate::helpers::assert_error(
-            status,
-            &body,
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "validation_failed",
-        );
-        assert_eq!(body["error"]["field"], "user_id");
-    }
+    let (status, body) = app
+        .call(Method::DELETE, &member_path, Some(&alice.token), None)
+        .await;
+    crate::helpers::assert_error(status, &body, StatusCode::NOT_FOUND, "not_found");
+    let owner_path = format!("/v1/ledgers/{lid}/members/{}", alice.id);
+    let (status, body) = app
+        .call(Method::DELETE, &owner_path, Some(&alice.token), None)
+        .await;
+    crate::helpers::assert_error(
+        status,
+        &body,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    );
+    assert_eq!(body["error"]["field"], "user_id");
     assert_eq!(app.head().await, head);
     app.stop().await;
 }

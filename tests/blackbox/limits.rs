@@ -177,7 +177,13 @@ async fn a_user_holds_at_most_their_share_of_live_sockets() {
 
     // One WebSocket and one event stream: her two places.
     let socket = api.socket(&alice).await;
-    let events = api.client.get(&stream).bearer_auth(&alice).send().await.unwrap();
+    let events = api
+        .client
+        .get(&stream)
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(events.status(), StatusCode::OK);
 
     // A third of either kind is refused with a code, before any upgrade.
@@ -190,14 +196,23 @@ async fn a_user_holds_at_most_their_share_of_live_sockets() {
         }
         other => panic!("a third socket was not refused: {other:?}"),
     }
-    let third = api.client.get(&stream).bearer_auth(&alice).send().await.unwrap();
+    let third = api
+        .client
+        .get(&stream)
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(third.status(), StatusCode::TOO_MANY_REQUESTS);
     let body: Value = third.json().await.unwrap();
     assert_eq!(body["error"]["code"], "too_many_sockets", "{body}");
 
     // Another user is not counted against her; the operator sees all three.
     let _bobs = api.socket(&bob).await;
-    let rows: Value = api.get(ADMIN, "/v1/connections").await.expect(StatusCode::OK);
+    let rows: Value = api
+        .get(ADMIN, "/v1/connections")
+        .await
+        .expect(StatusCode::OK);
     let transports: Vec<&str> = rows["connections"]
         .as_array()
         .unwrap()

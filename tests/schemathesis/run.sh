@@ -61,10 +61,15 @@ EXPENSE_ID="$(call POST "/v1/ledgers/$LEDGER_ID/expenses" "$LEDGER_TOKEN" \
 BUDGET_ID="$(python3 -c 'import uuid; print(uuid.uuid4())')"
 call PUT "/v1/ledgers/$LEDGER_ID/budgets/$BUDGET_ID" "$LEDGER_TOKEN" \
     '{"category":"food","amount":"500.00","period":"monthly","thresholds":[80,100]}' >/dev/null
+# A second expense, so the first page of one has a next_cursor to pin.
+call POST "/v1/ledgers/$LEDGER_ID/expenses" "$LEDGER_TOKEN" \
+    '{"amount":"4.10","occurred_on":"2026-11-13","category":"food","merchant":"Bakery"}' >/dev/null
+EXPENSE_CURSOR="$(call GET "/v1/ledgers/$LEDGER_ID/expenses?limit=1" "$LEDGER_TOKEN" | field next_cursor)"
+AS_OF="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 IMPORT_ID="$(curl -fsS -X POST "$base/v1/ledgers/$LEDGER_ID/imports?format=csv" \
     -H "authorization: Bearer $LEDGER_TOKEN" -H 'content-type: text/csv' \
     --data-binary $'date,amount,description\n2026-11-10,-3.20,Bakery\n' | field import_id)"
-export LEDGER_TOKEN LEDGER_ID EXPENSE_ID BUDGET_ID IMPORT_ID
+export LEDGER_TOKEN LEDGER_ID EXPENSE_ID BUDGET_ID IMPORT_ID EXPENSE_CURSOR AS_OF
 
 # /v1/ws is excluded: a protocol upgrade that an HTTP request generator can only
 # get a 400 from; the black-box suite tests the socket (tests/blackbox/live_socket.rs,
@@ -72,7 +77,7 @@ export LEDGER_TOKEN LEDGER_ID EXPENSE_ID BUDGET_ID IMPORT_ID
 # Run from the temporary directory: schemathesis keeps its cache (.schemathesis/)
 # in the working directory, which must not be the checkout.
 status=0
-(cd "$work" && schemathesis --config-file "$here/schemathesis.toml" run "$base/v1/openapi.json" \
+(cd "$work" && PYTHONPATH="$here" SCHEMATHESIS_HOOKS=hooks schemathesis --config-file "$here/schemathesis.toml" run "$base/v1/openapi.json" \
     --checks all \
     --exclude-path /v1/ws \
     --workers 2 \

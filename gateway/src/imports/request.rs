@@ -23,6 +23,8 @@ const MAX_FILE_NAME: usize = 255;
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ImportQuery {
+    /// Detected from the file when absent; case does not matter.
+    #[param(value_type = Option<crate::routes::openapi::ImportFormat>)]
     pub(crate) format: Option<String>,
     pub(crate) encoding: Option<String>,
     pub(crate) date_format: Option<String>,

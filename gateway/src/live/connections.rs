@@ -167,7 +167,12 @@ impl Connections {
     /// Subscriptions per topic across all sockets.
     pub(crate) fn topics(&self) -> BTreeMap<String, usize> {
         let mut counts = BTreeMap::new();
-        for topic in self.sockets().rows.values().flat_map(|r| r.info.topics.iter()) {
+        for topic in self
+            .sockets()
+            .rows
+            .values()
+            .flat_map(|r| r.info.topics.iter())
+        {
             *counts.entry(topic.clone()).or_insert(0) += 1;
         }
         counts
@@ -207,7 +212,8 @@ pub(crate) struct Registration {
 impl Registration {
     /// Where the socket's queue figures come from.
     pub(crate) fn watch(&self, gauge: QueueGauge) {
-        self.connections.with_row(self.id, |row| row.gauge = Some(gauge));
+        self.connections
+            .with_row(self.id, |row| row.gauge = Some(gauge));
     }
 
     pub(crate) fn update(&self, topics: impl Iterator<Item = String>) {

@@ -32,6 +32,9 @@ use crate::state::AppState;
 #[serde(deny_unknown_fields)]
 pub(crate) struct StreamQuery {
     /// Comma-separated: `expenses,budgets,analytics,alerts,imports` (default: all).
+    #[param(
+        pattern = "^(expenses|budgets|analytics|alerts|imports)(,(expenses|budgets|analytics|alerts|imports))*$"
+    )]
     topics: Option<String>,
     /// Like `Last-Event-ID`, for clients that cannot set headers. A position beyond
     /// the log's head starts afresh with snapshots.
@@ -67,7 +70,7 @@ pub(crate) async fn stream(
         .unwrap_or("expenses,budgets,analytics,alerts,imports")
         .split(',')
     {
-        let topic = Topic::parse(&format!("ledger:{ledger}:{}", name.trim()))
+        let topic = Topic::parse(&format!("ledger:{ledger}:{name}"))
             .ok_or_else(|| ApiError::invalid("topics", format!("no topic {name:?}")))?;
         if !topics.contains(&topic) {
             topics.push(topic);

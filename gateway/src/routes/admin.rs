@@ -126,9 +126,13 @@ const MAX_MESSAGE: usize = 2000;
 #[serde(deny_unknown_fields)]
 pub(crate) struct Broadcast {
     /// At most 2000 characters.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 2000
+    )]
     message: String,
     /// `info` (the default), `warning` or `critical`.
-    #[schema(example = "warning")]
+    #[schema(example = "warning", value_type = Option<crate::routes::openapi::Severity>)]
     severity: Option<String>,
 }
 

@@ -21,6 +21,10 @@ use crate::state::AppState;
 pub(crate) struct BudgetBody {
     /// Absent or null: the budget covers all spending.
     #[serde(default)]
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 64
+    )]
     category: Option<String>,
     /// The limit per period, positive, in the ledger's currency.
     #[schema(example = "500.00")]

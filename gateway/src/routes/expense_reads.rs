@@ -30,7 +30,10 @@ pub(crate) struct ListQuery {
     /// 1 to 1000, default 100.
     #[param(value_type = Option<u32>, minimum = 1, maximum = 1000)]
     limit: Option<String>,
-    /// The `next_cursor` of the previous page.
+    /// The `next_cursor` of the previous page (`<date>.<expense id>`).
+    #[param(
+        pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}\\.[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
+    )]
     cursor: Option<String>,
     /// Wait (up to 5 s) until the read models reach this position.
     #[param(value_type = Option<i64>, minimum = 0)]
@@ -87,12 +90,12 @@ pub(crate) async fn list(
     let from = query
         .from
         .as_deref()
-        .map(|d| input::date("from", d))
+        .map(|d| input::any_date("from", d))
         .transpose()?;
     let to = query
         .to
         .as_deref()
-        .map(|d| input::date("to", d))
+        .map(|d| input::any_date("to", d))
         .transpose()?;
     let cursor = query.cursor.as_deref().map(parse_cursor).transpose()?;
     let limit = input::limit(query.limit.as_deref(), 100, 1..=1000)?;

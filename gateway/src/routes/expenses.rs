@@ -30,15 +30,28 @@ pub(crate) struct NewExpense {
     #[schema(format = Date, example = "2026-11-02")]
     occurred_on: String,
     /// 1 to 64 characters.
-    #[schema(example = "groceries")]
+    #[schema(
+        example = "groceries",
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 64
+    )]
     category: String,
     /// 1 to 128 characters.
-    #[schema(example = "Market")]
+    #[schema(
+        example = "Market",
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 128
+    )]
     merchant: Option<String>,
     /// At most 2000 characters.
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 2000
+    )]
     description: Option<String>,
     /// At most 20, each 1 to 40 characters.
     #[serde(default)]
+    #[schema(value_type = Vec<crate::routes::openapi::TagText>, max_items = 20)]
     tags: Vec<String>,
     /// Chosen by the client; otherwise derived from `Idempotency-Key`, or new.
     #[schema(value_type = Option<uuid::Uuid>)]
@@ -215,16 +228,21 @@ pub(crate) struct ExpensePatch {
     amount: Option<String>,
     #[schema(format = Date)]
     occurred_on: Option<String>,
+    #[schema(
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 64
+    )]
     category: Option<String>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "input::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$", max_length = 128)]
     merchant: Option<Option<String>>,
     /// `null` clears it.
     #[serde(default, deserialize_with = "input::present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$", max_length = 2000)]
     description: Option<Option<String>>,
     /// Replaces the tags.
+    #[schema(value_type = Option<Vec<crate::routes::openapi::TagText>>, max_items = 20)]
     tags: Option<Vec<String>>,
 }
 

@@ -19,7 +19,11 @@ use crate::state::AppState;
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewLedger {
-    #[schema(example = "Home")]
+    #[schema(
+        example = "Home",
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 200
+    )]
     name: String,
     /// ISO 4217; every amount of the ledger is in it.
     #[schema(example = "EUR")]
@@ -113,8 +117,8 @@ pub(crate) struct Grant {
         (status = 400, description = "Not JSON", body = ErrorBody),
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "Not the ledger's owner", body = ErrorBody),
-        (status = 404, description = "No such ledger", body = ErrorBody),
-        (status = 422, description = "No such user, or an unknown role", body = ErrorBody),
+        (status = 404, description = "No such ledger, or no such user", body = ErrorBody),
+        (status = 422, description = "An unknown role, or the owner's role (`user_id`)", body = ErrorBody),
     ),
 )]
 pub(crate) async fn grant(

@@ -46,7 +46,11 @@ pub(crate) struct MeChanges {
     #[schema(value_type = Option<String>, example = "alice@example.com")]
     email: Option<Option<String>>,
     /// A BCP 47 language tag such as `en`, `de` or `pt-BR`.
-    #[schema(example = "de")]
+    #[schema(
+        example = "de",
+        pattern = "^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+        max_length = 35
+    )]
     locale: Option<String>,
 }
 

@@ -88,8 +88,8 @@ pub(crate) async fn list(
         (status = 200, description = "Revoked", body = Positioned),
         (status = 401, description = "No token or an unknown one", body = ErrorBody),
         (status = 403, description = "Not the ledger's owner", body = ErrorBody),
-        (status = 404, description = "No such ledger, or the caller is not in it", body = ErrorBody),
-        (status = 422, description = "The user is not a member, or is the owner (`user_id`)", body = ErrorBody),
+        (status = 404, description = "No such ledger, the caller is not in it, or the user is not a member of it", body = ErrorBody),
+        (status = 422, description = "The user is the owner (`user_id`), whose role stays", body = ErrorBody),
     ),
 )]
 pub(crate) async fn revoke(

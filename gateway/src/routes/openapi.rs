@@ -34,6 +34,8 @@ use uuid::Uuid;
     ),
     security(("bearer" = [])),
     modifiers(&SecuritySchemes),
+    // Named only from a query parameter's `value_type`, which does not register it.
+    components(schemas(ImportFormat)),
     tags(
         (name = "health", description = "Liveness, readiness, metrics and this document: no token"),
         (name = "users", description = "Users and their tokens"),
@@ -75,6 +77,11 @@ pub(crate) fn json() -> &'static str {
     DOCUMENT.get_or_init(|| {
         let (_, mut document) = super::api().split_for_parts();
         add_rate_limited(&mut document);
+        // Closed sets too long to write out by hand, from the tables the server uses.
+        let currencies: Vec<&str> = ledger::Currency::codes().collect();
+        let timezones: Vec<&str> = ledger::Timezone::names().collect();
+        allow_only(&mut document, "NewLedger", "currency", &currencies);
+        allow_only(&mut document, "NewLedger", "timezone", &timezones);
         // Serializing a tree of strings, maps and numbers cannot fail; an empty
         // object is still a valid answer if it somehow did.
         let mut text = serde_json::to_string_pretty(&document).unwrap_or_else(|_| "{}".into());
@@ -115,6 +122,7 @@ fn add_rate_limited(document: &mut utoipa::openapi::OpenApi) {
             &mut item.patch,
         ];
         for operation in operations.into_iter().flatten() {
+            headers_are_never_null(operation);
             operation
                 .responses
                 .responses
@@ -122,6 +130,58 @@ fn add_rate_limited(document: &mut utoipa::openapi::OpenApi) {
                 .or_insert_with(|| response.clone().into());
         }
     }
+}
+
+/// A header is sent or not; it has no null. utoipa makes an `Option` header
+/// nullable, which tells a client it may send the text `null`.
+fn headers_are_never_null(operation: &mut utoipa::openapi::path::Operation) {
+    use utoipa::openapi::path::ParameterIn;
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    use utoipa::openapi::RefOr;
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in != ParameterIn::Header {
+            continue;
+        }
+        if let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() {
+            if let SchemaType::Array(types) = &schema.schema_type {
+                let kept: Vec<Type> = types
+                    .iter()
+                    .filter(|t| **t != Type::Null)
+                    .cloned()
+                    .collect();
+                if let [only] = kept.as_slice() {
+                    schema.schema_type = SchemaType::Type(only.clone());
+                }
+            }
+        }
+    }
+}
+
+/// Makes `schema.property` one of `values` (or null, if it may be null).
+fn allow_only(
+    document: &mut utoipa::openapi::OpenApi,
+    schema: &str,
+    property: &str,
+    values: &[&str],
+) {
+    use utoipa::openapi::schema::{Schema, SchemaType, Type};
+    use utoipa::openapi::RefOr;
+    let Some(components) = document.components.as_mut() else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema) else {
+        return;
+    };
+    let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(property) else {
+        return;
+    };
+    let nullable =
+        matches!(&field.schema_type, SchemaType::Array(types) if types.contains(&Type::Null));
+    let mut allowed: Vec<Value> = values.iter().map(|v| Value::from(*v)).collect();
+    if nullable {
+        allowed.push(Value::Null);
+    }
+    field.enum_values = Some(allowed);
 }
 
 /// `GET /v1/openapi.json`: this document.
@@ -135,6 +195,29 @@ fn add_rate_limited(document: &mut utoipa::openapi::OpenApi) {
 pub(crate) async fn document() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/json")], json())
 }
+
+// ---------------------------------------------------------------------------------
+// The text rules of `ledger::text` are written on the fields as JSON Schema patterns
+// (ECMA-262; utoipa takes only literals), so that what the document allows is exactly
+// what the server takes: a label (category, merchant, tag, a ledger's, user's or
+// token's name) has no control characters but tabs and line breaks, and something
+// besides white space; free text (a description, a broadcast) only the former.
+
+/// One of an expense's tags: a label of at most 40 characters (written by hand:
+/// utoipa's derive takes no pattern for a newtype).
+pub(crate) struct TagText;
+
+impl utoipa::PartialSchema for TagText {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .pattern(Some(r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$"))
+            .max_length(Some(40))
+            .into()
+    }
+}
+
+impl ToSchema for TagText {}
 
 // ---------------------------------------------------------------------------------
 // Headers several writes accept.
@@ -159,7 +242,10 @@ pub(crate) struct Idempotency {
 pub(crate) struct IfMatch {
     /// The stream version the write expects (`3` or `"3"`): 409 when it moved on;
     /// anything else is a 422.
-    #[param(rename = "If-Match", pattern = "^\"?[0-9]{1,19}\"?$")]
+    #[param(
+        rename = "If-Match",
+        pattern = "^([1-9][0-9]{0,18}|\"[1-9][0-9]{0,18}\")$"
+    )]
     if_match: Option<String>,
 }
 
@@ -284,6 +370,17 @@ pub(crate) struct BudgetStatus {
     thresholds: Vec<u32>,
     #[schema(required = true)]
     snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// A statement's format: `tsv` is `csv` with tabs, `qfx` is `ofx`.
+#[derive(ToSchema)]
+#[schema(rename_all = "lowercase")]
+pub(crate) enum ImportFormat {
+    Csv,
+    Tsv,
+    Ofx,
+    Qfx,
+    Qif,
 }
 
 #[derive(ToSchema)]

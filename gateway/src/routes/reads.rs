@@ -97,8 +97,10 @@ pub(crate) struct ReadQuery {
     #[param(example = "2026-11-01T00:00:00Z")]
     as_of: Option<String>,
     /// Budgets: `YYYY-MM`, `YYYY-Www` or `YYYY`.
+    #[param(pattern = "^[0-9]{4}(-[0-9]{2}|-W[0-9]{2})?$")]
     period: Option<String>,
     /// Budgets and analytics: the day "now" is taken to be.
+    #[param(format = Date)]
     date: Option<String>,
 }
 
@@ -159,7 +161,7 @@ async fn view(
         }
     };
     let date = match query.date.as_deref() {
-        Some(d) => crate::input::date("date", d)?,
+        Some(d) => crate::input::any_date("date", d)?,
         None => moment.date_naive(),
     };
     Ok((position, date, view))

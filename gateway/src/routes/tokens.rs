@@ -33,7 +33,11 @@ fn user(caller: Caller) -> Result<UserId, ApiError> {
 #[serde(deny_unknown_fields)]
 pub(crate) struct NewToken {
     /// 1 to 100 characters, to tell one's tokens apart.
-    #[schema(example = "laptop")]
+    #[schema(
+        example = "laptop",
+        pattern = r"^[^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u0008\u000B-\u001F\u007F-\u009F]*$",
+        max_length = 100
+    )]
     name: String,
 }
 
